@@ -1,0 +1,1 @@
+"""Pytest fixtures that give a host project's tests an offline Defacto."""
