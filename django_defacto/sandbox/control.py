@@ -1,0 +1,59 @@
+"""`SandboxControl`: drives the sandbox's `/_sandbox/` control endpoints over HTTP.
+
+Works against a sandbox server (`python -m django_defacto.sandbox`) or, given a session
+from `Sandbox.session()`, against an in-process one. Never used against Defacto itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import requests
+
+
+class SandboxControlError(RuntimeError):
+    pass
+
+
+class SandboxControl:
+    def __init__(self, base_url: str, session: requests.Session | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self.session.request(
+            method, f"{self.base_url}/_sandbox/{path}", json=body, timeout=10
+        )
+        if response.status_code >= 400:
+            raise SandboxControlError(
+                f"{method} /_sandbox/{path} -> {response.status_code}: {response.text[:500]}"
+            )
+        return response.json() if response.content else None
+
+    def advance_clock(self, seconds: float) -> datetime:
+        """Move sandbox time forward; due decisions, payments and bills happen. Returns the
+        new sandbox time."""
+        answer = self._call("POST", "clock", {"advance_seconds": seconds})
+        return datetime.fromisoformat(answer["now"])
+
+    def add_fault(self, kind: str, **options: Any) -> dict[str, Any]:
+        """Add a fault: `rate=` or `next=`, optional `path=`, `method=`, `seconds=`."""
+        return self._call("POST", "faults", {"kind": kind, **options})
+
+    def faults(self) -> Any:
+        return self._call("GET", "faults")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def webhook_chaos(self, *, duplicate_rate: float = 0.0, reorder: bool = False) -> Any:
+        return self._call(
+            "POST", "webhooks", {"duplicate_rate": duplicate_rate, "reorder": reorder}
+        )
+
+    def reset(self) -> None:
+        self._call("POST", "reset")
+
+    def state(self) -> dict[str, Any]:
+        return self._call("GET", "state")

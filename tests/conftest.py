@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from django_defacto.client import DefactoClient
+from django_defacto.sandbox.control import SandboxControl
+from tests.contract import ContractCheckingAdapter
+
+IN_PROCESS_URL = "http://defacto-sandbox.invalid"
+TEST_API_KEY = "sk_test_6f1d2c0a9b8e7d6c5b4a"
+
+
+@pytest.fixture
+def sandbox() -> Iterator[object]:
+    """A fresh in-process sandbox; decisions come 5 sandbox seconds after a request."""
+    from django_defacto.sandbox import Sandbox
+
+    instance = Sandbox(seed=20261121, webhook_retry_delays=(0.01, 0.02))
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def contract_adapter(sandbox) -> ContractCheckingAdapter:
+    """The sandbox's in-process transport, checking every exchange against the contract."""
+    return ContractCheckingAdapter(sandbox.adapter())
+
+
+@pytest.fixture
+def http_session(contract_adapter: ContractCheckingAdapter) -> requests.Session:
+    session = requests.Session()
+    session.mount(IN_PROCESS_URL, contract_adapter)
+    return session
+
+
+@pytest.fixture
+def client(http_session: requests.Session) -> DefactoClient:
+    """A client on the in-process sandbox with near-instant retry backoff."""
+    return DefactoClient(
+        TEST_API_KEY,
+        base_url=IN_PROCESS_URL,
+        session=http_session,
+        timeout=(1.0, 2.0),
+        retry_backoff=0.001,
+        retry_backoff_cap=0.005,
+    )
+
+
+@pytest.fixture
+def control(http_session: requests.Session) -> SandboxControl:
+    return SandboxControl(IN_PROCESS_URL, http_session)
