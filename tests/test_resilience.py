@@ -57,7 +57,7 @@ def test_100_loans_through_30_percent_faults_make_exactly_100_loans(
         extra_rounds += rounds
 
     fired = Counter()
-    for fault in control.faults()["faults"]:
+    for fault in control.faults():
         fired[fault["kind"]] += fault["fired"]
     control.clear_faults()
     posts = contract_adapter.checked("POST", "/loans")

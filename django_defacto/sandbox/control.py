@@ -41,8 +41,9 @@ class SandboxControl:
         """Add a fault: `rate=` or `next=`, optional `path=`, `method=`, `seconds=`."""
         return self._call("POST", "faults", {"kind": kind, **options})
 
-    def faults(self) -> Any:
-        return self._call("GET", "faults")
+    def faults(self) -> list[dict[str, Any]]:
+        """Every fault added since the last clear, with `remaining` and `fired` counts."""
+        return self._call("GET", "faults")["data"]
 
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")

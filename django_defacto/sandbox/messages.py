@@ -44,12 +44,14 @@ class SandboxRequest:
 @dataclass
 class SandboxResponse:
     status: int
-    body: Any = None  # JSON-serialisable, or None for an empty body (204)
+    body: Any = None  # JSON-serialisable, bytes sent as they are, or None for an empty body
     headers: dict[str, str] = field(default_factory=dict)
 
     def encoded_body(self) -> bytes:
         if self.body is None:
             return b""
+        if isinstance(self.body, bytes):  # e.g. GET /hello answers text/plain
+            return self.body
         return json.dumps(self.body, separators=(",", ":")).encode("utf-8")
 
 
@@ -78,9 +80,7 @@ class ApiProblem(Exception):
         }
         if self.invalid_params is not None:
             body["invalid_params"] = self.invalid_params
-        return SandboxResponse(
-            self.status, body, {"Content-Type": "application/problem+json"}
-        )
+        return SandboxResponse(self.status, body, {"Content-Type": "application/problem+json"})
 
 
 class ConnectionDropped(Exception):

@@ -77,6 +77,7 @@ class Journey:
                 break
             self.control.advance_clock(5)
         line = lines[0]
+        self.say(f"   borrower status {client.borrowers.get(borrower['id'])['status']}")
         self.say(
             f"   pool {euros(line.get('pool_amount'))}, available "
             f"{euros(line.get('balance_available'))}, {line.get('fees_daily_rate')} % a day"

@@ -58,19 +58,26 @@ def test_eligibility_follows_the_sandbox_switch(client):
 
 def test_invoice_create_update_submit_delete(client):
     payload = client.sandbox.invoice_generator({"scenario": "SUCCESS"})["invoice_creation_payload"]
-    invoice = client.invoices.create(payload)
+    invoice = client.invoices.create({**payload, "is_draft": True})
+    assert invoice["status"] == "TO_SUBMIT"
     assert client.invoices.get(invoice["id"])["id"] == invoice["id"]
     assert invoice["id"] in [i["id"] for i in client.invoices.list()]
 
     client.invoices.update(invoice["id"], {"invoice_number": "INV-CHANGED-1"})
     assert client.invoices.get(invoice["id"])["invoice_number"] == "INV-CHANGED-1"
 
-    client.invoices.submit(invoice["id"])
-    client.invoices.delete(invoice["id"])
+    assert client.invoices.submit(invoice["id"])["status"] == "SUBMITTED"
+    with pytest.raises(InvalidRequestError):
+        client.invoices.update(invoice["id"], {"invoice_number": "TOO-LATE"})
+    assert client.invoices.delete(invoice["id"])["status"] == "DELETED"
+    assert client.invoices.get(invoice["id"])["status"] == "DELETED"
+
+
+def test_unknown_object_raises_not_found_naming_the_path(client):
     with pytest.raises(NotFoundError) as caught:
-        client.invoices.get(invoice["id"])
+        client.loans.get("0b7f0c52-0000-4000-8000-000000000000")
     assert caught.value.status == 404
-    assert caught.value.path.endswith(invoice["id"])
+    assert caught.value.path == "/loan/0b7f0c52-0000-4000-8000-000000000000"
 
 
 def test_loan_with_consent_goes_from_request_to_closed(client, control):
@@ -172,15 +179,16 @@ def test_month_end_bill_can_be_marked_sent(client, control):
 
 
 def test_webhook_subscription_lifecycle(client):
-    created = client.webhooks.create(
-        {
-            "name": "loans",
-            "to_url": "https://market.example/defacto/webhook?token=s3cret",
-            "event_types": ["Loan.DECLINED"],
-        }
-    )
+    subscription = {
+        "name": "loans",
+        "to_url": "https://market.example/defacto/webhook?token=s3cret",
+        "event_types": ["Loan.DECLINED"],
+    }
+    created = client.webhooks.create(subscription)
     assert created["id"]
-    client.webhooks.update(created["id"], {"event_types": ["Loan.DECLINED", "Loan.CLOSED"]})
+    client.webhooks.update(
+        created["id"], {**subscription, "event_types": ["Loan.DECLINED", "Loan.CLOSED"]}
+    )
     listed = {w["id"]: w for w in client.webhooks.list()}
     assert set(listed[created["id"]]["event_types"]) == {"Loan.DECLINED", "Loan.CLOSED"}
     client.webhooks.delete(created["id"])

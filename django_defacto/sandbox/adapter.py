@@ -1,0 +1,112 @@
+"""A `requests` transport adapter that answers from a sandbox in the same process."""
+
+from __future__ import annotations
+
+import io
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+import requests
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import get_encoding_from_headers
+
+from .faults import ClientTimedOut
+from .messages import ConnectionDropped, SandboxRequest
+
+if TYPE_CHECKING:
+    from .sandbox import Sandbox
+
+
+class SandboxAdapter(BaseAdapter):
+    """Sends each request to `sandbox.handle` and returns a real `requests.Response`.
+
+    Mount it on a session for the sandbox's base URL. Injected faults surface as `requests`
+    would show them from a real server: `ConnectionError` for a dropped connection,
+    `ReadTimeout` when an injected latency outlasts the read timeout.
+    """
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__()
+        self.sandbox = sandbox
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: Any = None,
+        verify: bool | str = True,
+        cert: Any = None,
+        proxies: Any = None,
+    ) -> requests.Response:
+        """Return the sandbox's answer to `request` as a `requests.Response`."""
+        sandbox_request = SandboxRequest.from_url(
+            request.method or "GET",
+            request.url or "/",
+            headers=dict(request.headers),
+            body=_body_bytes(request.body),
+        )
+        try:
+            answer = self.sandbox.handle(sandbox_request, read_timeout=_read_timeout(timeout))
+        except ConnectionDropped as exc:
+            raise requests.exceptions.ConnectionError(
+                "Connection aborted: the sandbox closed it without answering",
+                request=request,
+            ) from exc
+        except ClientTimedOut as exc:
+            raise requests.exceptions.ReadTimeout(
+                f"Read timed out: the sandbox did not answer within {exc.waited:g}s",
+                request=request,
+            ) from exc
+
+        body = answer.encoded_body()
+        headers = CaseInsensitiveDict(answer.headers)
+        if body and "Content-Type" not in headers:
+            headers["Content-Type"] = "application/json"
+        headers["Content-Length"] = str(len(body))
+
+        response = requests.Response()
+        response.status_code = answer.status
+        response.headers = headers
+        response.reason = _reason(answer.status)
+        response.url = request.url or ""
+        response.request = request
+        response.connection = self
+        response.raw = io.BytesIO(body)
+        response._content = body
+        response._content_consumed = True
+        response.encoding = get_encoding_from_headers(headers) or ("utf-8" if body else None)
+        return response
+
+    def close(self) -> None:
+        """Nothing to release: no sockets or pools are held."""
+
+
+def _read_timeout(timeout: Any) -> float | None:
+    """Return the read part of a `requests` timeout (a number, a pair, or urllib3 Timeout)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, tuple):
+        return None if timeout[1] is None else float(timeout[1])
+    read = getattr(timeout, "read_timeout", timeout)
+    return None if read is None else float(read)
+
+
+def _body_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if hasattr(body, "read"):
+        return _body_bytes(body.read())
+    # A generator body, as `requests` allows for chunked uploads.
+    return b"".join(_body_bytes(chunk) for chunk in body)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""

@@ -1,0 +1,260 @@
+"""Borrowers (the marketplace's sellers): creation, signature, deactivation, products."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .clock import normalise_iso, parse_datetime
+from .context import SandboxWorld, bad_request, not_found, public, snapshot
+from .credit_lines import balances, create_credit_line, credit_line_of, is_expired
+from .messages import SandboxRequest, SandboxResponse
+from .pagination import paginate, query_datetime, query_value, query_values, single_page
+from .scenarios import SANDBOX_BIC
+
+NOT_ELIGIBLE = "NOT_ELIGIBLE"
+NOT_ELIGIBLE_REASON = "CREDIT_RISK_NOT_ELIGIBLE"
+
+
+def is_not_eligible(world: SandboxWorld, identifier: str) -> bool:
+    return world.state.eligibility.get(identifier) == NOT_ELIGIBLE
+
+
+def get_borrower_or_404(world: SandboxWorld, borrower_id: str) -> dict[str, Any]:
+    borrower = world.state.borrowers.get(borrower_id)
+    if borrower is None:
+        raise not_found("Borrower", borrower_id)
+    return borrower
+
+
+def borrower_by_identifier(world: SandboxWorld, identifier: str) -> dict[str, Any] | None:
+    borrower_id = world.state.borrower_id_by_identifier.get(identifier)
+    return world.state.borrowers.get(borrower_id) if borrower_id else None
+
+
+def _owner(world: SandboxWorld, owner: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not owner or not owner.get("email"):
+        return None
+    return {
+        "id": world.new_id(),
+        "email": owner["email"],
+        "phone_number": owner.get("phone_number"),
+    }
+
+
+def _accounts(account_number: str | None) -> list[dict[str, Any]]:
+    if not account_number:
+        return []
+    return [
+        {
+            "account_name": None,
+            "account_number": account_number,
+            "account_number_type": "iban",
+            "bank_identifier": SANDBOX_BIC,
+            "bank_identifier_type": "bic",
+        }
+    ]
+
+
+def _address(address: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not address:
+        return None
+    keys = ("address_line_1", "address_line_2", "city", "country", "postal_code", "state")
+    return {key: address.get(key) for key in keys}
+
+
+def open_credit_line_when_due(
+    world: SandboxWorld, borrower: dict[str, Any], wait_for_ready: bool
+) -> None:
+    """Open the signed borrower's credit line now (`wait_for_ready`) or after the usual delay."""
+    if wait_for_ready:
+        open_credit_line(world, borrower["id"])
+    else:
+        world.schedule(world.settings.credit_line_delay, "open_credit_line", borrower["id"])
+
+
+def open_credit_line(world: SandboxWorld, borrower_id: str) -> None:
+    """Transition: a signed, eligible borrower without a line gets one and becomes READY."""
+    borrower = world.state.borrowers.get(borrower_id)
+    if borrower is None or borrower["status"] != "SIGNED" or credit_line_of(world, borrower_id):
+        return
+    if is_not_eligible(world, borrower["identifier"]):
+        borrower["status_reason"] = NOT_ELIGIBLE_REASON
+        world.touch()
+        return
+    create_credit_line(world, borrower)
+    borrower["status"] = "READY"
+    borrower["status_reason"] = None
+    world.emit(
+        "borrower_financial_product",
+        "BorrowerFinancialProductCreated",
+        "READY",
+        "CREATE",
+        lambda: render_financial_product(world, borrower),
+    )
+
+
+def render_financial_product(world: SandboxWorld, borrower: dict[str, Any]) -> dict[str, Any]:
+    credit_line = credit_line_of(world, borrower["id"])
+    amounts = balances(world, borrower["id"])
+    if borrower["status"] == "DEACTIVATED":
+        status = "DEACTIVATED"
+    elif borrower["status"] == "TO_SIGN":
+        status = "TO_SIGN"
+    elif is_not_eligible(world, borrower["identifier"]):
+        status = "BLOCKED"
+    elif credit_line is None:
+        status = "CREATED"
+    else:
+        status = "READY"
+    usable = status == "READY" and credit_line is not None and not is_expired(world, credit_line)
+    return {
+        "id": borrower["_financial_product_id"],
+        "borrower_id": borrower["id"],
+        "status": status,
+        "status_reason": NOT_ELIGIBLE_REASON if status == "BLOCKED" else None,
+        "can_request_loan": usable,
+        "fees_daily_rate": credit_line["fees_daily_rate"] if credit_line else None,
+        "max_amount": credit_line["pool_amount"] if credit_line else None,
+        "available_amount": amounts["balance_available"] if credit_line else None,
+        "amount_pending_validation": amounts["balance_pending_validation"],
+        "amount_outstanding": amounts["outstanding"],
+        "unlock_loan_request_link": None,
+        "financial_product": {
+            "name": "Invoice financing",
+            "product_type": "INVOICE_BASED_FINANCING",
+            "configuration": {},
+        },
+    }
+
+
+# Operations --------------------------------------------------------------------------
+
+
+def create_borrower(
+    world: SandboxWorld, request: SandboxRequest, body: dict[str, Any]
+) -> SandboxResponse:
+    identifier = body["identifier"].strip()
+    if not identifier or " " in identifier:
+        raise bad_request(
+            "Invalid identifier", "The identifier must be non-empty and contain no spaces."
+        )
+    existing = borrower_by_identifier(world, identifier)
+    if existing is not None:
+        raise bad_request(
+            "Borrower already exists",
+            f"A borrower with identifier {identifier} already exists (id {existing['id']}).",
+        )
+    signed_at = normalise_iso(body["signed_at"], "signed_at") if body.get("signed_at") else None
+    borrower = {
+        "id": world.new_id(),
+        "identifier": identifier,
+        "identifier_type": body.get("identifier_type"),
+        "name": body.get("name"),
+        "legal_form": body.get("legal_form"),
+        "vat_number": body.get("vat_number"),
+        "address": _address(body.get("address")),
+        "metadata": body.get("metadata"),
+        "status": "SIGNED" if signed_at else "TO_SIGN",
+        "status_reason": None,
+        "signed_at": signed_at,
+        "accounts": _accounts(body.get("account_number")),
+        "active_enrollments": [],
+        "directors": body.get("directors"),
+        "owner": _owner(world, body.get("owner")),
+        "compliance_checks": {"status": "APPROVED"},
+        "contract_id": None,
+        "contract_s3_url": None,
+        "can_reonboard": False,
+        "next_actions": [],
+        "_business_id": world.new_id(),
+        "_financial_product_id": world.new_id(),
+        "_created_at": world.now_iso(),
+        "_sequence": world.state.next_sequence(),
+    }
+    world.state.borrowers[borrower["id"]] = borrower
+    world.state.index_borrower(borrower)
+    world.touch()
+    if signed_at:
+        _record_signature(world, borrower)
+        open_credit_line_when_due(world, borrower, bool(body.get("wait_for_ready")))
+    return SandboxResponse(201, snapshot(render_borrower(borrower)))
+
+
+def _record_signature(world: SandboxWorld, borrower: dict[str, Any]) -> None:
+    borrower["contract_id"] = world.new_id()
+    # A pre-signed link, as Defacto's, which callers must not store.
+    borrower["contract_s3_url"] = (
+        f"https://sandbox-contracts.invalid/{borrower['contract_id']}.pdf?X-Amz-Expires=900"
+    )
+
+
+def render_borrower(borrower: dict[str, Any]) -> dict[str, Any]:
+    return public(borrower)
+
+
+def list_borrowers(world: SandboxWorld, request: SandboxRequest, body: Any) -> SandboxResponse:
+    ids = set(query_values(request, "borrower_id"))
+    identifier = query_value(request, "borrower_identifier")
+    signed_from = query_datetime(request, "from_signed_at")
+    signed_to = query_datetime(request, "to_signed_at")
+    matching = []
+    for borrower in world.state.borrowers.values():
+        if ids and borrower["id"] not in ids:
+            continue
+        if identifier and borrower["identifier"] != identifier:
+            continue
+        if signed_from or signed_to:
+            if not borrower["signed_at"]:
+                continue
+            signed = parse_datetime(borrower["signed_at"])
+            if (signed_from and signed < signed_from) or (signed_to and signed > signed_to):
+                continue
+        matching.append(borrower)
+    page = paginate(request, matching, render_borrower, world.settings.page_size)
+    return SandboxResponse(200, snapshot(page))
+
+
+def get_borrower(
+    world: SandboxWorld, request: SandboxRequest, body: Any, borrower_id: str
+) -> SandboxResponse:
+    return SandboxResponse(200, snapshot(render_borrower(get_borrower_or_404(world, borrower_id))))
+
+
+def sign_borrower(
+    world: SandboxWorld, request: SandboxRequest, body: dict[str, Any] | None, borrower_id: str
+) -> SandboxResponse:
+    borrower = get_borrower_or_404(world, borrower_id)
+    body = body or {}
+    if borrower["status"] in ("DEACTIVATED", "BLOCKED", "PROHIBITED"):
+        raise bad_request(
+            "Borrower cannot sign", f"Borrower {borrower_id} is {borrower['status']}."
+        )
+    if borrower["status"] == "TO_SIGN":
+        signed_at = body.get("signed_at")
+        borrower["signed_at"] = (
+            normalise_iso(signed_at, "signed_at") if signed_at else world.now_iso()
+        )
+        borrower["status"] = "SIGNED"
+        _record_signature(world, borrower)
+        world.touch()
+        open_credit_line_when_due(world, borrower, bool(body.get("wait_for_ready")))
+    elif body.get("wait_for_ready"):
+        open_credit_line(world, borrower_id)
+    return SandboxResponse(200, snapshot(render_borrower(borrower)))
+
+
+def deactivate_borrower(
+    world: SandboxWorld, request: SandboxRequest, body: Any, borrower_id: str
+) -> SandboxResponse:
+    borrower = get_borrower_or_404(world, borrower_id)
+    if borrower["status"] != "DEACTIVATED":
+        borrower["status"] = "DEACTIVATED"
+        world.touch()
+    return SandboxResponse(204)
+
+
+def list_financial_products(
+    world: SandboxWorld, request: SandboxRequest, body: Any, borrower_id: str
+) -> SandboxResponse:
+    borrower = get_borrower_or_404(world, borrower_id)
+    return SandboxResponse(200, snapshot(single_page([render_financial_product(world, borrower)])))

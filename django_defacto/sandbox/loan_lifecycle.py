@@ -1,0 +1,244 @@
+"""How a loan moves once requested: decision, disbursement, repayment, and their events.
+
+Every status change appends a loan event, notifies `Loan.<STATUS>` and keeps the credit
+line's balances in step. Later steps are scheduled transitions so sandbox time drives them.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from .borrowers import is_not_eligible
+from .context import (
+    DISBURSEMENT_DELAY,
+    INITIATION_DELAY,
+    REPAYMENT_DELAY,
+    SandboxWorld,
+    public,
+)
+from .credit_lines import balances, credit_line_of, is_expired, loan_change
+from .invoices import mark_invoices_paid
+from .payments import create_payment, set_payment_status
+from .scenarios import CANCEL, FAIL, REJECT, SUCCESS
+
+PLATFORM_BORROWER_ID = "platform"
+
+TRANSITION_NAMES = {
+    "SUBMITTED": "SUBMIT",
+    "PENDING_VALIDATION": "REQUEST_VALIDATION",
+    "TO_VALIDATE": "ACCEPT",
+    "VALIDATED": "VALIDATE",
+    "SCHEDULED": "SCHEDULE",
+    "INITIATED": "INITIATE",
+    "TO_REPAY": "PAY",
+    "CLOSED": "CLOSE",
+    "DECLINED": "DECLINE",
+    "CANCELED": "CANCEL",
+    "ISSUE_DETECTED": "DETECT_ISSUE",
+}
+# Statuses from which the loan can still be canceled (the money has not left).
+CANCELABLE_STATUSES = frozenset(
+    {"SUBMITTED", "PENDING_VALIDATION", "TO_VALIDATE", "VALIDATED", "SCHEDULED"}
+)
+FINAL_STATUSES = frozenset({"CLOSED", "DECLINED", "CANCELED", "DELETED", "ISSUE_DETECTED"})
+ACTIVE_INVOICE_STATUSES = frozenset(
+    {
+        "PENDING_VALIDATION",
+        "TO_VALIDATE",
+        "VALIDATED",
+        "SCHEDULED",
+        "INITIATED",
+        "TO_REPAY",
+        "TO_REPAY_FEES",
+        "CLOSED",
+    }
+)
+
+
+def fees_for_days(amount: int, days: int, daily_rate_percent: float) -> int:
+    """Return the fees in cents of `amount` cents over `days` days (at least one day)."""
+    fees = Decimal(amount) * max(1, days) * Decimal(str(daily_rate_percent)) / 100
+    return int(fees.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def render_loan(loan: dict[str, Any]) -> dict[str, Any]:
+    return public(loan)
+
+
+def record_status(
+    world: SandboxWorld, loan: dict[str, Any], status: str, payload: dict[str, Any] | None = None
+) -> None:
+    """Move the loan to `status`: log the event, update balances, notify subscribers."""
+    with loan_change(world, loan):
+        loan["status"] = status
+    transition_name = TRANSITION_NAMES.get(status, status)
+    world.state.loan_events.setdefault(loan["id"], []).append(
+        {
+            "entity_type": "loan",
+            "status": status,
+            "transition_name": transition_name,
+            "timestamp": world.now_iso(),
+            "payload": payload or {},
+        }
+    )
+    world.touch()
+    world.emit("loan", f"Loan.{status}", status, transition_name, lambda: render_loan(loan))
+
+
+def record_account_event(
+    world: SandboxWorld,
+    loan: dict[str, Any],
+    event_type: str,
+    principal: int | None,
+    fees: int | None,
+) -> None:
+    world.state.account_events.append(
+        {
+            "event_at": world.now_iso(),
+            "event_type": event_type,
+            "event_payload": {
+                "loan_id": loan["id"],
+                "metadata": loan.get("metadata") or {},
+                "principal_amount": principal,
+                "fees_amount": fees,
+                "deposit_amount": None,
+            },
+        }
+    )
+
+
+def denial_reason_for(world: SandboxWorld, loan: dict[str, Any]) -> str | None:
+    """Return why Defacto would decline the loan now, or None if it would accept it."""
+    if loan["_scenario"] == REJECT:
+        return "CREDIT_RISK_NOT_ELIGIBLE"
+    for invoice_id in loan["invoice_ids"]:
+        invoice = world.state.invoices.get(invoice_id)
+        if invoice is not None and invoice["status"] in ("DECLINED", "DELETED"):
+            return "INVOICE_DOES_NOT_MATCH_ELIGIBILITY_CRITERIA"
+        for other_id in (invoice or {}).get("loan_ids", []):
+            other = world.state.loans.get(other_id)
+            if other_id != loan["id"] and other and other["status"] in ACTIVE_INVOICE_STATUSES:
+                return "INVOICE_ALREADY_FINANCED"
+    borrower_id = loan["_borrower_id"]
+    if borrower_id == PLATFORM_BORROWER_ID:
+        return None
+    borrower = world.state.borrowers[borrower_id]
+    if is_not_eligible(world, borrower["identifier"]):
+        return "CREDIT_RISK_NOT_ELIGIBLE"
+    if borrower["status"] == "TO_SIGN":
+        return "BORROWER_TO_SIGN"
+    if borrower["status"] in ("DEACTIVATED", "BLOCKED", "PROHIBITED"):
+        return "BORROWER_STATUS"
+    credit_line = credit_line_of(world, borrower_id)
+    if credit_line is None:
+        return "USER_DOES_NOT_MEET_MINIMUM_REQUIREMENT_FOR_CREDIT_LINE"
+    if is_expired(world, credit_line):
+        return "FINANCIAL_PRODUCT_DEACTIVATED"
+    amounts = balances(world, borrower_id)
+    # The loan itself is counted as pending validation; what matters is the rest.
+    others = amounts["reserved"] - loan["amount"]
+    if loan["amount"] > amounts["pool_amount"] - others:
+        return "AMOUNT_SUPERIOR_TO_AVAILABLE_BALANCE"
+    return None
+
+
+def decide(world: SandboxWorld, loan_id: str) -> None:
+    """Transition: Defacto declines the loan, or accepts it (validated at once if asked)."""
+    loan = world.state.loans.get(loan_id)
+    if loan is None or loan["status"] != "PENDING_VALIDATION":
+        return
+    reason = denial_reason_for(world, loan)
+    if reason is not None:
+        loan["denial_reason"] = reason
+        record_status(world, loan, "DECLINED", {"denial_reason": reason})
+    elif loan["_auto_validate"]:
+        validate(world, loan)
+    else:
+        record_status(world, loan, "TO_VALIDATE")
+
+
+def validate(world: SandboxWorld, loan: dict[str, Any]) -> None:
+    """Consent given: VALIDATED then SCHEDULED at once; the transfer starts a minute later."""
+    record_status(world, loan, "VALIDATED")
+    record_account_event(world, loan, "LOAN_VALIDATED", loan["amount"], loan["fees_estimated"])
+    record_status(world, loan, "SCHEDULED")
+    world.schedule(INITIATION_DELAY, "initiate_loan", loan["id"])
+
+
+def cancel(world: SandboxWorld, loan: dict[str, Any]) -> None:
+    record_status(world, loan, "CANCELED")
+    record_account_event(world, loan, "LOAN_CANCELED", loan["amount"], 0)
+
+
+def initiate(world: SandboxWorld, loan_id: str) -> None:
+    """Transition: the disbursement transfer leaves (or the CANCEL scenario cancels)."""
+    loan = world.state.loans.get(loan_id)
+    if loan is None or loan["status"] != "SCHEDULED":
+        return
+    if loan["_scenario"] == CANCEL:
+        cancel(world, loan)
+        return
+    payment = create_payment(
+        world,
+        payment_type="LOAN_PAYMENT",
+        amount=loan["amount"],
+        currency=loan["currency"],
+        status="IN_TRANSIT",
+        from_account=loan["loan_from"],
+        to_account=loan["loan_to"],
+        to_references=list(loan["loan_to_references"]),
+        loan_id=loan["id"],
+    )
+    loan["_loan_payment_id"] = payment["id"]
+    record_status(world, loan, "INITIATED")
+    world.schedule(DISBURSEMENT_DELAY, "disburse_loan", loan["id"])
+
+
+def disburse(world: SandboxWorld, loan_id: str) -> None:
+    """Transition: the transfer arrives (TO_REPAY) or fails on the FAIL scenario."""
+    loan = world.state.loans.get(loan_id)
+    if loan is None or loan["status"] != "INITIATED":
+        return
+    payment = world.state.payments[loan["_loan_payment_id"]]
+    if loan["_scenario"] == FAIL:
+        set_payment_status(world, payment, "FAILED", "The beneficiary bank rejected the transfer.")
+        record_status(world, loan, "ISSUE_DETECTED", {"payment_id": payment["id"]})
+        return
+    set_payment_status(world, payment, "PAID")
+    loan["paid_at"] = world.now_iso()
+    loan["repayment_to_references"] = [f"DEFACTO {loan['id'][:8].upper()}"]
+    record_account_event(world, loan, "LOAN_DISBURSEMENT_PAID", loan["amount"], None)
+    record_status(world, loan, "TO_REPAY", {"payment_id": payment["id"]})
+    delay = REPAYMENT_DELAY.get(loan["_scenario"], REPAYMENT_DELAY[SUCCESS])
+    world.schedule(delay, "repay_loan", loan["id"])
+
+
+def repay(world: SandboxWorld, loan_id: str) -> None:
+    """Transition: the sandbox repays the principal automatically and closes the loan.
+
+    Interest is not part of the repayment: it is billed monthly (see `billing`).
+    """
+    loan = world.state.loans.get(loan_id)
+    if loan is None or loan["status"] not in ("TO_REPAY", "TO_REPAY_FEES"):
+        return
+    payment = create_payment(
+        world,
+        payment_type="REPAYMENT_NOMINAL",
+        amount=loan["amount"],
+        currency=loan["currency"],
+        status="PAID",
+        from_account=loan["repayment_from"],
+        to_account=loan["repayment_to"],
+        to_references=list(loan["repayment_to_references"]),
+        loan_id=loan["id"],
+        payment_method=loan["repayment_method"],
+    )
+    with loan_change(world, loan):
+        loan["repaid_nominal_amount"] = loan["amount"]
+        loan["repaid_amount"] = loan["amount"]
+        loan["repaid_nominal_at"] = world.now_iso()
+        loan["closed_at"] = world.now_iso()
+    record_account_event(world, loan, "LOAN_REPAYMENT_NOMINAL_PAID", loan["amount"], 0)
+    mark_invoices_paid(world, loan["invoice_ids"])
+    record_status(world, loan, "CLOSED", {"payment_id": payment["id"]})
