@@ -13,8 +13,10 @@ $(INSTALLED): setup.cfg pyproject.toml
 		{ echo "django-defacto needs Python 3.10 or newer (set PYTHON=python3.x)"; exit 1; }
 	@echo "Setting up $(VENV) (first run downloads the dependencies)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@( $(BIN)/python -m pip install --disable-pip-version-check --upgrade pip && \
+	   $(BIN)/python -m pip install --disable-pip-version-check -e '.[test]' ) \
+		> $(VENV)/install.log 2>&1 || \
+		{ tail -n 30 $(VENV)/install.log; echo "Installing failed; full log: $(VENV)/install.log"; exit 1; }
 	@touch $(INSTALLED)
 
 demo: $(INSTALLED)
