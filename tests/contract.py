@@ -25,6 +25,11 @@ from requests.adapters import BaseAdapter
 
 from django_defacto.contract import openapi_spec
 
+#: The fields of every webhook notification (webhooks.asyncapi.yml, NOTES.md).
+NOTIFICATION_FIELDS = frozenset(
+    {"id", "entity_type", "event_type", "status", "transition_name", "timestamp", "entity_state"}
+)
+
 PROBLEM_SCHEMA = {
     "type": "object",
     "required": ["title", "status"],

@@ -20,7 +20,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from tests.contract import ContractCheckingAdapter
+from tests.contract import NOTIFICATION_FIELDS, ContractCheckingAdapter
 
 pytestmark = pytest.mark.server
 
@@ -203,15 +203,7 @@ def test_advancing_the_clock_takes_a_success_loan_to_closed_and_notifies(http, s
         ours = [n for n in received if n["entity_state"].get("id") == loan["id"]]
         assert {"Loan.VALIDATED", "Loan.TO_REPAY", "Loan.CLOSED"} <= {n["event_type"] for n in ours}
         for notification in received:
-            assert set(notification) >= {
-                "id",
-                "entity_type",
-                "event_type",
-                "status",
-                "transition_name",
-                "timestamp",
-                "entity_state",
-            }
+            assert set(notification) >= NOTIFICATION_FIELDS
         assert all(not n["event_type"].startswith("Loan.DECLINED") for n in received)
     finally:
         receiver.close()

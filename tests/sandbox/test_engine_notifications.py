@@ -7,18 +7,9 @@ import uuid
 from datetime import datetime
 
 from django_defacto.sandbox.engine import SandboxEngine
+from tests.contract import NOTIFICATION_FIELDS
 
 from ._engine_client import EngineClient
-
-NOTIFICATION_FIELDS = {
-    "id",
-    "entity_type",
-    "event_type",
-    "status",
-    "transition_name",
-    "timestamp",
-    "entity_state",
-}
 
 
 def subscribe(

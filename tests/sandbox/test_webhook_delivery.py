@@ -18,6 +18,7 @@ from django_defacto.sandbox import Sandbox
 from django_defacto.sandbox.control import SandboxControl
 from django_defacto.sandbox.messages import SandboxRequest
 from django_defacto.sandbox.webhook_delivery import WebhookDispatcher, url_for_logs
+from tests.contract import NOTIFICATION_FIELDS
 from tests.journeys import loan_request, ready_borrower
 
 SECRET = "whsec-3b9c1f"
@@ -276,15 +277,7 @@ def test_sandbox_notification_carries_the_documented_fields(sandbox, client, con
     [delivered] = receiver.received
     event = delivered["json"]
     assert delivered["path"].endswith(f"?token={SECRET}")
-    assert {
-        "id",
-        "entity_type",
-        "event_type",
-        "status",
-        "transition_name",
-        "timestamp",
-        "entity_state",
-    } <= set(event)
+    assert set(event) >= NOTIFICATION_FIELDS
     assert event["event_type"] == "CreditLine.CREATED"
     assert event["entity_type"] == "credit_line"
     assert isinstance(event["entity_state"], dict)
