@@ -15,6 +15,8 @@ from django_defacto.sandbox import Sandbox
 from django_defacto.sandbox.server import SandboxServer
 from tests.journeys import loan_request, ready_borrower
 
+from ._plain_http import add_fault, loan_count
+
 pytestmark = pytest.mark.server
 
 AUTH = {"Authorization": "Bearer sk_test_server"}
@@ -38,19 +40,6 @@ def http(server) -> Iterator[requests.Session]:
 @pytest.fixture
 def loan_body(client, control) -> dict[str, Any]:
     return loan_request(client, ready_borrower(client, control))
-
-
-def add_fault(http: requests.Session, **fault: Any) -> dict[str, Any]:
-    answer = http.post(f"{http.base}/_sandbox/faults", json=fault)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-def loan_count(http: requests.Session) -> int:
-    """Return how many loans the sandbox holds, whatever their status."""
-    answer = http.get(f"{http.base}/_sandbox/state")
-    assert answer.status_code == 200, answer.text
-    return answer.json()["counts"]["loans"]
 
 
 def eventually(check: Callable[[], bool], timeout: float = 3.0) -> bool:

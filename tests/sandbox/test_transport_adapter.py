@@ -14,6 +14,8 @@ from django_defacto.sandbox import Sandbox
 from django_defacto.sandbox.control import SandboxControl
 from tests.journeys import loan_request, ready_borrower
 
+from ._plain_http import add_fault, loan_count
+
 AUTH = {"Authorization": "Bearer sk_test_transport"}
 
 
@@ -29,19 +31,6 @@ def api(sandbox) -> requests.Session:
 @pytest.fixture
 def loan_body(client, control) -> dict[str, Any]:
     return loan_request(client, ready_borrower(client, control))
-
-
-def add_fault(api: requests.Session, **fault: Any) -> dict[str, Any]:
-    answer = api.post(f"{api.base}/_sandbox/faults", json=fault)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
-
-
-def loan_count(api: requests.Session) -> int:
-    """Return how many loans the sandbox holds, whatever their status."""
-    answer = api.get(f"{api.base}/_sandbox/state")
-    assert answer.status_code == 200, answer.text
-    return answer.json()["counts"]["loans"]
 
 
 def test_504_after_on_post_loans_has_created_the_loan(api, loan_body):
