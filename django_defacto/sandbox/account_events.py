@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .clock import to_iso
-from .context import SandboxWorld, snapshot
+from .context import SandboxWorld
 from .messages import SandboxRequest, SandboxResponse
 from .pagination import paginate, query_datetime, query_values
 
@@ -26,4 +26,4 @@ def list_events(world: SandboxWorld, request: SandboxRequest, body: Any) -> Sand
         and (not end_iso or event["event_at"] <= end_iso)
     ]
     page = paginate(request, matching, dict, world.settings.page_size)
-    return SandboxResponse(200, snapshot(page))
+    return SandboxResponse(200, page)

@@ -14,7 +14,7 @@ from .clock import (
     parse_datetime,
     to_iso,
 )
-from .context import SandboxWorld, not_found, public, snapshot
+from .context import SandboxWorld, not_found, public
 from .loan_lifecycle import PLATFORM_BORROWER_ID, fees_for_days
 from .loans import DEFACTO_REPAYMENT_ACCOUNT, PLATFORM_BUSINESS
 from .messages import SandboxRequest, SandboxResponse
@@ -147,7 +147,7 @@ def list_bills(world: SandboxWorld, request: SandboxRequest, body: Any) -> Sandb
     page = paginate(
         request, matching, lambda bill: render_bill(world, bill), world.settings.page_size
     )
-    return SandboxResponse(200, snapshot(page))
+    return SandboxResponse(200, page)
 
 
 def mark_bill_sent(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .clock import normalise_iso, parse_datetime
-from .context import SandboxWorld, bad_request, not_found, public, snapshot
+from .context import SandboxWorld, bad_request, not_found, public
 from .credit_lines import balances, create_credit_line, credit_line_of, is_expired
 from .messages import SandboxRequest, SandboxResponse
 from .pagination import paginate, query_datetime, query_value, query_values, single_page
@@ -177,7 +177,7 @@ def create_borrower(
     if signed_at:
         _record_signature(world, borrower)
         open_credit_line_when_due(world, borrower, bool(body.get("wait_for_ready")))
-    return SandboxResponse(201, snapshot(render_borrower(borrower)))
+    return SandboxResponse(201, render_borrower(borrower))
 
 
 def _record_signature(world: SandboxWorld, borrower: dict[str, Any]) -> None:
@@ -211,13 +211,13 @@ def list_borrowers(world: SandboxWorld, request: SandboxRequest, body: Any) -> S
                 continue
         matching.append(borrower)
     page = paginate(request, matching, render_borrower, world.settings.page_size)
-    return SandboxResponse(200, snapshot(page))
+    return SandboxResponse(200, page)
 
 
 def get_borrower(
     world: SandboxWorld, request: SandboxRequest, body: Any, borrower_id: str
 ) -> SandboxResponse:
-    return SandboxResponse(200, snapshot(render_borrower(get_borrower_or_404(world, borrower_id))))
+    return SandboxResponse(200, render_borrower(get_borrower_or_404(world, borrower_id)))
 
 
 def sign_borrower(
@@ -240,7 +240,7 @@ def sign_borrower(
         open_credit_line_when_due(world, borrower, bool(body.get("wait_for_ready")))
     elif body.get("wait_for_ready"):
         open_credit_line(world, borrower_id)
-    return SandboxResponse(200, snapshot(render_borrower(borrower)))
+    return SandboxResponse(200, render_borrower(borrower))
 
 
 def deactivate_borrower(
@@ -257,4 +257,4 @@ def list_financial_products(
     world: SandboxWorld, request: SandboxRequest, body: Any, borrower_id: str
 ) -> SandboxResponse:
     borrower = get_borrower_or_404(world, borrower_id)
-    return SandboxResponse(200, snapshot(single_page([render_financial_product(world, borrower)])))
+    return SandboxResponse(200, single_page([render_financial_product(world, borrower)]))

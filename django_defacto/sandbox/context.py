@@ -49,7 +49,7 @@ def _nullable_reference_keys() -> frozenset[str]:
 def _without_null_references(value: Any, keys: frozenset[str]) -> Any:
     if isinstance(value, dict):
         return {
-            key: _without_null_references(item, keys)
+            key: _without_null_references(item, keys) if isinstance(item, dict | list) else item
             for key, item in value.items()
             if not (item is None and key in keys)
         }
@@ -63,7 +63,7 @@ def public(entity: dict[str, Any]) -> dict[str, Any]:
     null for an optional nested object."""
     keys = _nullable_reference_keys()
     return {
-        key: _without_null_references(value, keys)
+        key: _without_null_references(value, keys) if isinstance(value, dict | list) else value
         for key, value in entity.items()
         if not key.startswith("_") and not (value is None and key in keys)
     }
@@ -115,8 +115,13 @@ class SandboxWorld:
 
     # Notifications ------------------------------------------------------------------
 
-    def has_subscribers(self, event_type: str) -> bool:
-        return any(event_type in webhook["event_types"] for webhook in self.state.webhooks.values())
+    def subscribers(self, event_type: str) -> list[str]:
+        """Return the `to_url` of every subscription to `event_type`."""
+        return [
+            webhook["to_url"]
+            for webhook in self.state.webhooks.values()
+            if event_type in webhook["event_types"]
+        ]
 
     def emit(
         self,
@@ -131,11 +136,7 @@ class SandboxWorld:
         `entity_state` renders the entity; it is called only when someone subscribed.
         Delivery happens after the state lock is released (see `SandboxEngine`).
         """
-        subscribers = [
-            webhook["to_url"]
-            for webhook in self.state.webhooks.values()
-            if event_type in webhook["event_types"]
-        ]
+        subscribers = self.subscribers(event_type)
         if not subscribers:
             return
         body = snapshot(entity_state())

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from .clock import to_iso
-from .context import SandboxWorld, not_found, public, snapshot
+from .context import SandboxWorld, not_found, public
 from .messages import SandboxRequest, SandboxResponse
 from .pagination import paginate, query_values
 from .scenarios import DEFACTO_REPAYMENT_IBAN, SANDBOX_BIC
@@ -186,7 +186,7 @@ _BALANCE_KEYS = ("balance_available", "balance_pending", "balance_pending_valida
 
 def balance_snapshot(world: SandboxWorld, borrower_id: str) -> dict[str, Any] | None:
     """Return the credit line as rendered now, or None (also when nobody listens)."""
-    if not world.has_subscribers("CreditLine.BALANCE_UPDATED"):
+    if not world.subscribers("CreditLine.BALANCE_UPDATED"):
         return None
     credit_line = credit_line_of(world, borrower_id)
     return render_credit_line(world, credit_line) if credit_line else None
@@ -208,7 +208,7 @@ def list_credit_lines(world: SandboxWorld, request: SandboxRequest, body: Any) -
     page = paginate(
         request, matching, lambda item: render_credit_line(world, item), world.settings.page_size
     )
-    return SandboxResponse(200, snapshot(page))
+    return SandboxResponse(200, page)
 
 
 def get_credit_line(
@@ -217,4 +217,4 @@ def get_credit_line(
     credit_line = world.state.credit_lines.get(credit_line_id)
     if credit_line is None:
         raise not_found("Credit line", credit_line_id)
-    return SandboxResponse(200, snapshot(render_credit_line(world, credit_line)))
+    return SandboxResponse(200, render_credit_line(world, credit_line))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .context import SandboxWorld, snapshot
+from .context import SandboxWorld
 from .messages import SandboxRequest, SandboxResponse
 
 # code -> (en, fr, es, de)
@@ -94,4 +94,4 @@ def list_denial_reasons(world: SandboxWorld, request: SandboxRequest, body: Any)
     reasons = [
         {"denial_code_name": code, "translations": translation(code)} for code in DENIAL_TEXTS
     ]
-    return SandboxResponse(200, snapshot(reasons))
+    return SandboxResponse(200, reasons)

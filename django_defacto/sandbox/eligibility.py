@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .borrowers import NOT_ELIGIBLE, NOT_ELIGIBLE_REASON, borrower_by_identifier, open_credit_line
-from .context import SandboxWorld, snapshot
+from .context import SandboxWorld
 from .denial_codes import translation
 from .messages import SandboxRequest, SandboxResponse
 
@@ -17,7 +17,7 @@ def check_borrower_eligibility(
         reasons = [
             {"code": NOT_ELIGIBLE_REASON, "description": translation(NOT_ELIGIBLE_REASON)["en"]}
         ]
-        return SandboxResponse(200, snapshot({"is_eligible": False, "reasons": reasons}))
+        return SandboxResponse(200, {"is_eligible": False, "reasons": reasons})
     return SandboxResponse(200, {"is_eligible": True, "reasons": []})
 
 

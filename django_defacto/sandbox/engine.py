@@ -82,6 +82,8 @@ class SandboxEngine:
                 ).to_response(request.path)
             finally:
                 self._world.clock.frozen_at = None
+            # Encoding under the lock is the copy-out: handlers may answer with live state.
+            response = encoded(response)
             outbox = self._world.take_outbox()
         self._deliver(outbox)
         return response
@@ -267,3 +269,11 @@ class SandboxEngine:
             except Exception:
                 # The URL may carry a secret token: name the event, not the address.
                 logger.exception("Delivering sandbox notification %s failed", notification["id"])
+
+
+def encoded(response: SandboxResponse) -> SandboxResponse:
+    """Return the response with its body serialised to bytes (JSON unless already bytes)."""
+    if response.body is None or isinstance(response.body, bytes):
+        return response
+    headers = {"Content-Type": "application/json", **response.headers}
+    return SandboxResponse(response.status, response.encoded_body(), headers)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from .clock import to_iso
-from .context import SandboxWorld, snapshot
+from .context import SandboxWorld
 from .messages import ApiProblem, SandboxRequest, SandboxResponse
 from .pagination import query_value
 from .scenarios import SANDBOX_BIC, SCENARIOS, SUCCESS, generate_iban
@@ -120,7 +120,7 @@ def generate_business(world: SandboxWorld, request: SandboxRequest, body: Any) -
         },
         "preferred_language": "fr",
     }
-    return SandboxResponse(200, snapshot(payload))
+    return SandboxResponse(200, payload)
 
 
 def generate_iban_for_scenario(
@@ -160,10 +160,8 @@ def generate_invoice(
     world.touch()
     return SandboxResponse(
         201,
-        snapshot(
-            {
-                "invoice_creation_payload": payload,
-                "pdf_download_url": f"https://sandbox-documents.invalid/generated/{invoice_number}.pdf",
-            }
-        ),
+        {
+            "invoice_creation_payload": payload,
+            "pdf_download_url": f"https://sandbox-documents.invalid/generated/{invoice_number}.pdf",
+        },
     )

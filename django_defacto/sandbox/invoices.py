@@ -11,7 +11,6 @@ from .context import (
     bad_request,
     not_found,
     public,
-    snapshot,
 )
 from .messages import SandboxRequest, SandboxResponse
 from .pagination import paginate, query_bool, query_values
@@ -166,7 +165,7 @@ def create_invoice(
     world: SandboxWorld, request: SandboxRequest, body: dict[str, Any]
 ) -> SandboxResponse:
     invoice = create_invoice_record(world, body, draft=bool(body.get("is_draft")))
-    return SandboxResponse(201, snapshot(render_invoice(invoice)))
+    return SandboxResponse(201, render_invoice(invoice))
 
 
 def list_invoices(world: SandboxWorld, request: SandboxRequest, body: Any) -> SandboxResponse:
@@ -185,13 +184,13 @@ def list_invoices(world: SandboxWorld, request: SandboxRequest, body: Any) -> Sa
         and (linked is None or bool(invoice["loan_ids"]) == linked)
     ]
     page = paginate(request, matching, render_invoice, world.settings.page_size)
-    return SandboxResponse(200, snapshot(page))
+    return SandboxResponse(200, page)
 
 
 def get_invoice(
     world: SandboxWorld, request: SandboxRequest, body: Any, invoice_id: str
 ) -> SandboxResponse:
-    return SandboxResponse(200, snapshot(render_invoice(get_invoice_or_404(world, invoice_id))))
+    return SandboxResponse(200, render_invoice(get_invoice_or_404(world, invoice_id)))
 
 
 def patch_invoice(
@@ -205,7 +204,7 @@ def patch_invoice(
         )
     _apply_fields(world, invoice, body)
     world.touch()
-    return SandboxResponse(200, snapshot(render_invoice(invoice)))
+    return SandboxResponse(200, render_invoice(invoice))
 
 
 def submit_invoice(
@@ -220,7 +219,7 @@ def submit_invoice(
         _apply_fields(world, invoice, body)
     _submitted(world, invoice)
     world.touch()
-    return SandboxResponse(200, snapshot(render_invoice(invoice)))
+    return SandboxResponse(200, render_invoice(invoice))
 
 
 def delete_invoice(
@@ -240,4 +239,4 @@ def delete_invoice(
         world.emit(
             "invoice", "Invoice.DELETED", "DELETED", "DELETE", lambda: render_invoice(invoice)
         )
-    return SandboxResponse(200, snapshot(render_invoice(invoice)))
+    return SandboxResponse(200, render_invoice(invoice))

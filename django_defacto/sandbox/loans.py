@@ -8,7 +8,7 @@ from typing import Any
 from . import loan_lifecycle as lifecycle
 from .borrowers import borrower_by_identifier
 from .clock import parse_datetime, to_iso
-from .context import MAX_SYNC_DECISION_DELAY, SandboxWorld, bad_request, not_found, snapshot
+from .context import MAX_SYNC_DECISION_DELAY, SandboxWorld, bad_request, not_found
 from .credit_lines import (
     DEFAULT_FEES_DAILY_RATE,
     credit_line_of,
@@ -138,7 +138,7 @@ def request_loan(
     salt_id = body.get("salt_id")
     if salt_id and salt_id in world.state.loan_id_by_salt:
         existing = world.state.loans[world.state.loan_id_by_salt[salt_id]]
-        return SandboxResponse(201, snapshot(lifecycle.render_loan(existing)))
+        return SandboxResponse(201, lifecycle.render_loan(existing))
     amount = body["amount"]
     if amount < 1 or amount > MAX_LOAN_AMOUNT:
         raise bad_request(
@@ -227,7 +227,7 @@ def request_loan(
         lifecycle.decide(world, loan["id"])
     else:
         world.schedule(world.settings.decision_delay, "decide_loan", loan["id"])
-    return SandboxResponse(201, snapshot(lifecycle.render_loan(loan)))
+    return SandboxResponse(201, lifecycle.render_loan(loan))
 
 
 def _loan_filter(world: SandboxWorld, request: SandboxRequest) -> Any:
@@ -278,13 +278,13 @@ def list_loans(world: SandboxWorld, request: SandboxRequest, body: Any) -> Sandb
     key = SORT_KEYS[field_name]
     matching.sort(key=lambda loan: (loan[key], loan["_sequence"]), reverse=direction == "desc")
     page = paginate(request, matching, lifecycle.render_loan, world.settings.page_size)
-    return SandboxResponse(200, snapshot(page))
+    return SandboxResponse(200, page)
 
 
 def get_loan(
     world: SandboxWorld, request: SandboxRequest, body: Any, loan_id: str
 ) -> SandboxResponse:
-    return SandboxResponse(200, snapshot(lifecycle.render_loan(get_loan_or_404(world, loan_id))))
+    return SandboxResponse(200, lifecycle.render_loan(get_loan_or_404(world, loan_id)))
 
 
 def patch_loan(
@@ -334,7 +334,7 @@ def patch_loan(
             loan["transfer_contract_url"] = body["transfer_contract_url"]
         _refresh_fees(loan)
     world.touch()
-    return SandboxResponse(200, snapshot(lifecycle.render_loan(loan)))
+    return SandboxResponse(200, lifecycle.render_loan(loan))
 
 
 def validate_loan(
@@ -347,7 +347,7 @@ def validate_loan(
             f"Loan {loan_id} is {loan['status']}; only TO_VALIDATE loans can be.",
         )
     lifecycle.validate(world, loan)
-    return SandboxResponse(200, snapshot(lifecycle.render_loan(loan)))
+    return SandboxResponse(200, lifecycle.render_loan(loan))
 
 
 def cancel_loan(
@@ -364,7 +364,7 @@ def cancel_loan(
             f"Loan {loan_id} is {loan['status']}: the money has already left.",
         )
     lifecycle.cancel(world, loan)
-    return SandboxResponse(200, snapshot(lifecycle.render_loan(loan)))
+    return SandboxResponse(200, lifecycle.render_loan(loan))
 
 
 def list_loan_events(
@@ -372,7 +372,7 @@ def list_loan_events(
 ) -> SandboxResponse:
     get_loan_or_404(world, loan_id)
     events = world.state.loan_events.get(loan_id, [])
-    return SandboxResponse(200, snapshot(single_page(events)))
+    return SandboxResponse(200, single_page(events))
 
 
 def set_repayment_terms(
@@ -393,5 +393,5 @@ def set_repayment_terms(
         _refresh_fees(loan)
     world.touch()
     return SandboxResponse(
-        200, snapshot(single_page([lifecycle.render_loan(loan) for loan, _, _ in changes]))
+        200, single_page([lifecycle.render_loan(loan) for loan, _, _ in changes])
     )

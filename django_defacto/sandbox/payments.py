@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .clock import parse_datetime
-from .context import SandboxWorld, public, snapshot
+from .context import SandboxWorld, public
 from .messages import SandboxRequest, SandboxResponse
 from .pagination import paginate, query_datetime, query_values
 
@@ -118,4 +118,4 @@ def list_payments(world: SandboxWorld, request: SandboxRequest, body: Any) -> Sa
 
     matching = [payment for payment in world.state.payments.values() if matches(payment)]
     page = paginate(request, matching, render_payment, world.settings.page_size)
-    return SandboxResponse(200, snapshot(page))
+    return SandboxResponse(200, page)

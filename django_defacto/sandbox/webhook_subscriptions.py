@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from .context import SandboxWorld, not_found, public, snapshot
+from .context import SandboxWorld, not_found, public
 from .messages import ApiProblem, SandboxRequest, SandboxResponse
 from .pagination import single_page
 
@@ -38,12 +38,12 @@ def create_webhook(
     }
     world.state.webhooks[webhook["id"]] = webhook
     world.touch()
-    return SandboxResponse(201, snapshot(render_webhook(webhook)))
+    return SandboxResponse(201, render_webhook(webhook))
 
 
 def list_webhooks(world: SandboxWorld, request: SandboxRequest, body: Any) -> SandboxResponse:
     webhooks = [render_webhook(webhook) for webhook in world.state.webhooks.values()]
-    return SandboxResponse(200, snapshot(single_page(webhooks)))
+    return SandboxResponse(200, single_page(webhooks))
 
 
 def update_webhook(
@@ -60,7 +60,7 @@ def update_webhook(
     if "event_types" in body:
         webhook["event_types"] = list(dict.fromkeys(body["event_types"]))
     world.touch()
-    return SandboxResponse(200, snapshot(render_webhook(webhook)))
+    return SandboxResponse(200, render_webhook(webhook))
 
 
 def delete_webhook(

@@ -15,7 +15,8 @@ from ._engine_client import EngineClient
 def control(engine: SandboxEngine, method: str, path: str, body=None):
     raw = json.dumps(body).encode() if body is not None else b""
     response = engine.handle(SandboxRequest.from_url(method, path, {}, raw))
-    return response.status, response.body
+    payload = response.encoded_body()
+    return response.status, json.loads(payload) if payload else None
 
 
 def test_dump_and_load_keep_entities_clock_and_pending_transitions():
