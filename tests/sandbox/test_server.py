@@ -6,14 +6,12 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 import requests
 
 from django_defacto.sandbox import Sandbox
 from django_defacto.sandbox.server import SandboxServer
-from tests.journeys import loan_request, ready_borrower
 
 from ._plain_http import add_fault, loan_count
 
@@ -37,11 +35,6 @@ def http(server) -> Iterator[requests.Session]:
     session.close()
 
 
-@pytest.fixture
-def loan_body(client, control) -> dict[str, Any]:
-    return loan_request(client, ready_borrower(client, control))
-
-
 def eventually(check: Callable[[], bool], timeout: float = 3.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -56,37 +49,6 @@ def test_server_answers_hello_with_a_bearer_token(http):
 
     assert answer.status_code == 200
     assert "sandbox" in answer.text
-
-
-def test_504_after_on_post_loans_has_created_the_loan(http, loan_body):
-    add_fault(http, kind="timeout_504_after", next=1, path="/loans", method="POST")
-
-    answer = http.post(f"{http.base}/loans", json=loan_body)
-
-    assert answer.status_code == 504
-    assert answer.json()["status"] == 504
-    assert loan_count(http) == 1
-
-
-@pytest.mark.parametrize(("kind", "status"), [("timeout_504_before", 504), ("http_500", 500)])
-def test_failure_before_processing_creates_no_loan(http, loan_body, kind, status):
-    add_fault(http, kind=kind, next=1, path="/loans")
-
-    answer = http.post(f"{http.base}/loans", json=loan_body)
-
-    assert answer.status_code == status
-    assert loan_count(http) == 0
-
-
-def test_connection_reset_drops_the_connection_and_creates_no_loan(http, loan_body):
-    http.get(f"{http.base}/hello")  # so the reset hits a kept-alive, pooled connection
-    add_fault(http, kind="connection_reset", next=1, path="/loans")
-
-    with pytest.raises(requests.exceptions.ConnectionError):
-        http.post(f"{http.base}/loans", json=loan_body)
-
-    assert loan_count(http) == 0
-    assert http.get(f"{http.base}/hello").status_code == 200
 
 
 def test_connection_reset_sends_not_a_single_byte(server, http):

@@ -12,7 +12,7 @@ import requests
 from django_defacto.client import DefactoClient
 from django_defacto.sandbox import Sandbox
 from django_defacto.sandbox.control import SandboxControl
-from tests.journeys import loan_request, ready_borrower
+from tests.journeys import ready_borrower
 
 from ._plain_http import add_fault, loan_count
 
@@ -26,54 +26,6 @@ def api(sandbox) -> requests.Session:
     session.headers.update(AUTH)
     session.base = sandbox.base_url
     return session
-
-
-@pytest.fixture
-def loan_body(client, control) -> dict[str, Any]:
-    return loan_request(client, ready_borrower(client, control))
-
-
-def test_504_after_on_post_loans_has_created_the_loan(api, loan_body):
-    add_fault(api, kind="timeout_504_after", next=1, path="/loans", method="POST")
-
-    answer = api.post(f"{api.base}/loans", json=loan_body)
-
-    assert answer.status_code == 504
-    assert answer.headers["Content-Type"] == "application/problem+json"
-    assert answer.json()["status"] == 504
-    assert loan_count(api) == 1
-
-
-def test_retry_with_the_same_salt_id_after_a_504_finds_the_loan_made_by_the_first_try(
-    api, loan_body
-):
-    add_fault(api, kind="timeout_504_after", next=1, path="/loans", method="POST")
-    assert api.post(f"{api.base}/loans", json=loan_body).status_code == 504
-
-    retried = api.post(f"{api.base}/loans", json=loan_body)
-
-    assert retried.status_code in (200, 201)
-    assert loan_count(api) == 1
-
-
-@pytest.mark.parametrize(("kind", "status"), [("timeout_504_before", 504), ("http_500", 500)])
-def test_failure_before_processing_creates_no_loan(api, loan_body, kind, status):
-    add_fault(api, kind=kind, next=1, path="/loans")
-
-    answer = api.post(f"{api.base}/loans", json=loan_body)
-
-    assert answer.status_code == status
-    assert answer.json()["title"]
-    assert loan_count(api) == 0
-
-
-def test_connection_reset_raises_connection_error_and_creates_no_loan(api, loan_body):
-    add_fault(api, kind="connection_reset", next=1, path="/loans")
-
-    with pytest.raises(requests.exceptions.ConnectionError):
-        api.post(f"{api.base}/loans", json=loan_body)
-
-    assert loan_count(api) == 0
 
 
 def test_latency_beyond_the_read_timeout_times_out_yet_creates_the_loan(api, loan_body):
