@@ -38,7 +38,8 @@ def test_borrower_enrolment_signature_and_credit_line(client, control):
     found = client.borrowers.list(borrower_identifier=borrower["identifier"]).to_list()
     assert [b["id"] for b in found] == [borrower["id"]]
     assert client.borrowers.get(borrower["id"])["identifier"] == borrower["identifier"]
-    client.borrowers.financial_products(borrower["id"])
+    products = client.borrowers.financial_products(borrower["id"])["data"]
+    assert len(products) == 1
 
     client.borrowers.deactivate(borrower["id"])
     assert client.borrowers.get(borrower["id"])["status"] == "DEACTIVATED"

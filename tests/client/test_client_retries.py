@@ -103,8 +103,15 @@ def test_timeout_on_non_idempotent_post_surfaces_as_outcome_unknown(client, cont
     assert len(found) == 1
 
 
-def test_read_timeout_on_a_get_is_retried(client, control, contract_adapter):
-    control.add_fault("latency", next=1, seconds=3, path="/hello")
+def test_read_timeout_on_a_get_is_retried(http_session, control, contract_adapter):
+    client = DefactoClient(
+        TEST_API_KEY,
+        base_url=IN_PROCESS_URL,
+        session=http_session,
+        timeout=(0.2, 0.2),
+        retry_backoff=0.001,
+    )
+    control.add_fault("latency", next=1, seconds=1, path="/hello")
     assert client.hello()
     assert len(contract_adapter.checked("GET", "/hello")) == 2
 
