@@ -69,10 +69,14 @@ STATIC_URL = "static/"
 DEFACTO = {
     "API_KEY": env("DEFACTO_API_KEY", default="sandbox-demo-key"),
     "BASE_URL": env("DEFACTO_BASE_URL", default="http://127.0.0.1:8765"),
+    "ENVIRONMENT": "sandbox",
+    "ADAPTER": "example_project.marketplace.defacto_adapter.MarketplaceAdapter",
     "WEBHOOK_TOKENS": env.list("DEFACTO_WEBHOOK_TOKEN", default=[]),
 }
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
+# Without a worker, tasks run in the process that queues them.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 
 LOGGING = {
     "version": 1,

@@ -52,3 +52,13 @@ def client(http_session: requests.Session) -> DefactoClient:
 @pytest.fixture
 def control(http_session: requests.Session) -> SandboxControl:
     return SandboxControl(IN_PROCESS_URL, http_session)
+
+
+@pytest.fixture
+def defacto_client(client: DefactoClient) -> Iterator[DefactoClient]:
+    """The client every django_defacto service uses, bound to the in-process sandbox and
+    checking each exchange against the contract."""
+    from django_defacto.conf import use_client
+
+    with use_client(client):
+        yield client

@@ -1,0 +1,159 @@
+"""How the host marketplace plugs in: one adapter class named in `DEFACTO["ADAPTER"]`.
+
+Subclass `MarketplaceAdapter` and implement the methods marked "required"; the others
+have defaults that suit most Django marketplaces. Host objects are never referenced by a
+foreign key: the app stores a string key that the adapter writes (`seller_key`,
+`invoice_key`) and reads back (`get_seller`, `get_invoice`). The default key is
+`"app_label.model:pk"`, which survives any primary key type.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.apps import apps
+from django.core.mail import send_mail
+from django.db import models
+
+if TYPE_CHECKING:
+    from .models import Loan
+
+
+@dataclass(frozen=True)
+class SellerProfile:
+    """What Defacto needs to know about a seller to enroll it as a borrower."""
+
+    legal_identifier: str  # SIREN, SIRET, NIF, KvK, VAT number... without spaces
+    identifier_type: str  # "siren", "siret", "nif", "kvk", "vat_number", ...
+    name: str
+    iban: str  # where the seller is paid
+    email: str
+    phone: str = ""
+    country: str = "FR"
+
+
+@dataclass(frozen=True)
+class Buyer:
+    identifier: str
+    identifier_type: str
+    name: str
+
+
+@dataclass(frozen=True)
+class InvoiceDetails:
+    """A host invoice as Defacto wants it; amounts in integer cents."""
+
+    number: str
+    currency: str
+    total_amount: int
+    issued_at: datetime
+    due_at: datetime
+    buyer: Buyer
+    payee_iban: str  # the account the buyer pays, as printed on the invoice
+    pdf: bytes
+    net_amount: int | None = None
+    tax_amount: int | None = None
+    to_pay_amount: int | None = None
+
+
+@dataclass(frozen=True)
+class SellerNotification:
+    """Something a seller should hear about, in words, with what to do next."""
+
+    kind: str  # "loan_approved", "loan_declined", "loan_paid", ...
+    subject: str
+    message: str
+    loan: Loan | None = None
+
+
+def model_key(instance: models.Model) -> str:
+    """`"app_label.model:pk"`: a reference to any model instance, without a foreign key."""
+    return f"{instance._meta.label_lower}:{instance.pk}"
+
+
+def instance_for_key(key: str) -> models.Model | None:
+    """The instance a `model_key` names, or None when it no longer exists."""
+    label, _, pk = key.partition(":")
+    try:
+        model = apps.get_model(label)
+    except (LookupError, ValueError):
+        return None
+    return model._default_manager.filter(pk=pk).first()
+
+
+class MarketplaceAdapter:
+    """The bridge between the host marketplace and django-defacto."""
+
+    # ---- sellers -------------------------------------------------------------------
+
+    def seller_for_user(self, user: Any) -> Any | None:
+        """Required: the seller (borrower owner) `user` acts for, or None."""
+        raise NotImplementedError("MarketplaceAdapter.seller_for_user")
+
+    def seller_profile(self, seller: Any) -> SellerProfile:
+        """Required: the seller's legal identity, IBAN and contact."""
+        raise NotImplementedError("MarketplaceAdapter.seller_profile")
+
+    def seller_key(self, seller: Any) -> str:
+        """A stable string naming the seller; stored on the Borrower."""
+        return model_key(seller)
+
+    def get_seller(self, key: str) -> Any | None:
+        return instance_for_key(key)
+
+    # ---- invoices ------------------------------------------------------------------
+
+    def invoice_seller(self, invoice: Any) -> Any:
+        """Required: the seller who issued `invoice` (and would borrow against it)."""
+        raise NotImplementedError("MarketplaceAdapter.invoice_seller")
+
+    def invoice_details(self, invoice: Any) -> InvoiceDetails:
+        """Required: the invoice's number, amounts, dates, buyer, payee IBAN and PDF."""
+        raise NotImplementedError("MarketplaceAdapter.invoice_details")
+
+    def invoice_key(self, invoice: Any) -> str:
+        return model_key(invoice)
+
+    def get_invoice(self, key: str) -> Any | None:
+        return instance_for_key(key)
+
+    def invoice_payload(self, invoice: Any) -> dict[str, Any]:
+        """The invoice as Defacto's `invoices[]` item of POST /loans (PDF in base64)."""
+        details = self.invoice_details(invoice)
+        seller = self.seller_profile(self.invoice_seller(invoice))
+        payload: dict[str, Any] = {
+            "invoice_number": details.number,
+            "currency": details.currency,
+            "total_amount": details.total_amount,
+            "issued_at": details.issued_at.isoformat(),
+            "due_at": details.due_at.isoformat(),
+            "buyer": {
+                "identifier": details.buyer.identifier,
+                "identifier_type": details.buyer.identifier_type,
+                "name": details.buyer.name,
+            },
+            "seller": {
+                "identifier": seller.legal_identifier,
+                "identifier_type": seller.identifier_type,
+                "name": seller.name,
+            },
+            "to_account": {"account_number": details.payee_iban, "account_number_type": "iban"},
+            "document": base64.b64encode(details.pdf).decode("ascii"),
+        }
+        for name in ("net_amount", "tax_amount", "to_pay_amount"):
+            value = getattr(details, name)
+            if value is not None:
+                payload[name] = value
+        return payload
+
+    # ---- notifications ---------------------------------------------------------------
+
+    def notify_seller(self, seller: Any, notification: SellerNotification) -> None:
+        """Tell the seller something happened; by default an email to the profile's
+        address through Django's email backend."""
+        email = self.seller_profile(seller).email
+        if email:
+            send_mail(notification.subject, notification.message, None, [email])

@@ -1,0 +1,188 @@
+"""The one reader of the `DEFACTO` setting, and the client and adapter built from it.
+
+Every option is documented in the README's settings reference; an error names the
+exact key to add.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from .client import DefactoClient
+from .client.api import SANDBOX_URL
+
+if TYPE_CHECKING:
+    from .adapter import MarketplaceAdapter
+
+DEFAULTS: dict[str, Any] = {
+    "API_KEY": "",
+    "BASE_URL": SANDBOX_URL,
+    # "sandbox" or "production"; only used by the system checks to spot a key/URL mix-up.
+    "ENVIRONMENT": "",
+    "ADAPTER": "",
+    "TIMEOUT": (5.0, 40.0),
+    "MAX_RETRIES": 3,
+    # Loan requests: wait up to ~30 s for the decision, and ask for consent afterwards.
+    "WAIT_FOR_VALIDATION": True,
+    "AUTO_VALIDATE": False,
+    "DEFAULT_REPAYMENT_DAYS": 30,
+    "WEBHOOKS_ENABLED": False,
+    "WEBHOOK_TOKENS": [],
+    "DENIAL_REASON_CACHE_SECONDS": 24 * 3600,
+    "LANGUAGE": "",
+}
+
+
+class DefactoConfigurationError(ImproperlyConfigured):
+    """A `DEFACTO` setting is missing or wrong; the message names the key."""
+
+
+@dataclass(frozen=True)
+class DefactoSettings:
+    api_key: str
+    base_url: str
+    environment: str
+    adapter: str
+    timeout: Any
+    max_retries: int
+    wait_for_validation: bool
+    auto_validate: bool
+    default_repayment_days: int
+    webhooks_enabled: bool
+    webhook_tokens: tuple[str, ...]
+    denial_reason_cache_seconds: int
+    language: str
+    unknown_keys: tuple[str, ...] = field(default=())
+
+
+_lock = threading.Lock()
+_cache: dict[str, Any] = {}
+
+
+def defacto_settings() -> DefactoSettings:
+    """The `DEFACTO` setting merged over the defaults."""
+    cached = _cache.get("settings")
+    if cached is not None:
+        return cached
+    configured = getattr(settings, "DEFACTO", None) or {}
+    if not isinstance(configured, dict):
+        raise DefactoConfigurationError("settings.DEFACTO must be a dict.")
+    merged = {**DEFAULTS, **configured}
+    tokens = merged["WEBHOOK_TOKENS"]
+    if isinstance(tokens, str):
+        tokens = [tokens]
+    result = DefactoSettings(
+        api_key=str(merged["API_KEY"] or ""),
+        base_url=str(merged["BASE_URL"] or SANDBOX_URL).rstrip("/"),
+        environment=str(merged["ENVIRONMENT"] or "").lower(),
+        adapter=str(merged["ADAPTER"] or ""),
+        timeout=merged["TIMEOUT"],
+        max_retries=int(merged["MAX_RETRIES"]),
+        wait_for_validation=bool(merged["WAIT_FOR_VALIDATION"]),
+        auto_validate=bool(merged["AUTO_VALIDATE"]),
+        default_repayment_days=int(merged["DEFAULT_REPAYMENT_DAYS"]),
+        webhooks_enabled=bool(merged["WEBHOOKS_ENABLED"]),
+        webhook_tokens=tuple(token for token in tokens if token),
+        denial_reason_cache_seconds=int(merged["DENIAL_REASON_CACHE_SECONDS"]),
+        language=str(merged["LANGUAGE"] or ""),
+        unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
+    )
+    _cache["settings"] = result
+    return result
+
+
+def get_client() -> DefactoClient:
+    """The shared client for the configured account (thread-safe, built once)."""
+    override = _cache.get("client_override")
+    if override is not None:
+        return override
+    client = _cache.get("client")
+    if client is not None:
+        return client
+    with _lock:
+        client = _cache.get("client")
+        if client is None:
+            options = defacto_settings()
+            if not options.api_key:
+                raise DefactoConfigurationError(
+                    'Defacto has no API key: set DEFACTO = {"API_KEY": "..."} in your settings.'
+                )
+            client = DefactoClient(
+                options.api_key,
+                base_url=options.base_url,
+                timeout=options.timeout,
+                max_retries=options.max_retries,
+            )
+            _cache["client"] = client
+    return client
+
+
+@contextmanager
+def use_client(client: DefactoClient) -> Iterator[DefactoClient]:
+    """Make every service talk through `client` (e.g. one bound to an in-process sandbox)."""
+    previous = _cache.get("client_override")
+    _cache["client_override"] = client
+    try:
+        yield client
+    finally:
+        if previous is None:
+            _cache.pop("client_override", None)
+        else:
+            _cache["client_override"] = previous
+
+
+def get_adapter() -> MarketplaceAdapter:
+    """The host marketplace's adapter named by `DEFACTO["ADAPTER"]`, instantiated once."""
+    adapter = _cache.get("adapter")
+    if adapter is not None:
+        return adapter
+    from .adapter import MarketplaceAdapter
+
+    path = defacto_settings().adapter
+    if not path:
+        raise DefactoConfigurationError(
+            'No marketplace adapter: set DEFACTO = {"ADAPTER": "yourapp.defacto.Adapter"} to '
+            "a subclass of django_defacto.adapter.MarketplaceAdapter."
+        )
+    try:
+        adapter_class = import_string(path)
+    except ImportError as error:
+        raise DefactoConfigurationError(
+            f'DEFACTO["ADAPTER"] = {path!r} cannot be imported: {error}'
+        ) from error
+    if not (isinstance(adapter_class, type) and issubclass(adapter_class, MarketplaceAdapter)):
+        raise DefactoConfigurationError(
+            f'DEFACTO["ADAPTER"] = {path!r} is not a subclass of '
+            "django_defacto.adapter.MarketplaceAdapter."
+        )
+    adapter = adapter_class()
+    _cache["adapter"] = adapter
+    return adapter
+
+
+def reset() -> None:
+    """Forget the cached settings, client and adapter (after a settings change)."""
+    override = _cache.get("client_override")
+    client = _cache.pop("client", None)
+    _cache.clear()
+    if override is not None:
+        _cache["client_override"] = override
+    if client is not None:
+        client.close()
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "DEFACTO":
+        reset()
+
+
+setting_changed.connect(_on_setting_changed)

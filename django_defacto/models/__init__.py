@@ -1,0 +1,31 @@
+"""Local mirrors of Defacto's objects, and the marketplace's own loan requests."""
+
+from .bill import Bill
+from .borrower import Borrower
+from .credit_line import CreditLine
+from .invoice import Invoice
+from .loan import Loan, LoanEvent, salt_id_for
+from .payment import Payment
+from .statuses import (
+    BillStatus,
+    BorrowerStatus,
+    InvoiceStatus,
+    LoanStatus,
+    PaymentStatus,
+)
+
+__all__ = [
+    "Bill",
+    "BillStatus",
+    "Borrower",
+    "BorrowerStatus",
+    "CreditLine",
+    "Invoice",
+    "InvoiceStatus",
+    "Loan",
+    "LoanEvent",
+    "LoanStatus",
+    "Payment",
+    "PaymentStatus",
+    "salt_id_for",
+]

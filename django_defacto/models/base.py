@@ -1,0 +1,49 @@
+"""What every mirror of a Defacto object has: its id there, the last payload, when synced."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .statuses import StatusFlow
+
+CURRENCY_MAX_LENGTH = 3
+
+
+def money_field(verbose_name: str, **options: Any) -> models.BigIntegerField:
+    """An amount in cents (integer): money is never a float here."""
+    return models.BigIntegerField(verbose_name, **options)
+
+
+def currency_field() -> models.CharField:
+    return models.CharField(_("currency"), max_length=CURRENCY_MAX_LENGTH, default="EUR")
+
+
+class MirroredModel(models.Model):
+    """A local copy of one Defacto object.
+
+    `defacto_id` stays empty (NULL) until Defacto knows the object, so rows the
+    marketplace creates first do not collide on it. `raw` keeps the last payload as sent,
+    including fields without a column of their own.
+    """
+
+    # Set on subclasses whose status only moves forward.
+    status_flow: ClassVar[StatusFlow | None] = None
+
+    defacto_id = models.CharField(
+        _("Defacto id"), max_length=64, unique=True, null=True, blank=True, editable=False
+    )
+    raw = models.JSONField(_("last payload"), default=dict, blank=True, editable=False)
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def columns_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """The typed columns a Defacto payload sets, ready for `setattr` or `bulk_update`."""
+        raise NotImplementedError

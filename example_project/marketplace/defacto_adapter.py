@@ -1,0 +1,57 @@
+"""The marketplace's side of django-defacto: who sells, what an invoice looks like."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+
+from django.utils import timezone
+
+from django_defacto.adapter import Buyer as DefactoBuyer
+from django_defacto.adapter import InvoiceDetails, SellerProfile
+from django_defacto.adapter import MarketplaceAdapter as BaseAdapter
+
+from .invoice_pdf import invoice_pdf
+from .models import Invoice, Seller
+
+
+def _noon(day: Any) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+class MarketplaceAdapter(BaseAdapter):
+    def seller_for_user(self, user: Any) -> Seller | None:
+        if not getattr(user, "is_authenticated", False):
+            return None
+        return Seller.objects.filter(user=user).first()
+
+    def seller_profile(self, seller: Seller) -> SellerProfile:
+        return SellerProfile(
+            legal_identifier=seller.legal_identifier,
+            identifier_type=seller.identifier_type,
+            name=seller.name,
+            iban=seller.iban,
+            email=seller.email,
+            country=seller.country,
+        )
+
+    def invoice_seller(self, invoice: Invoice) -> Seller:
+        return invoice.seller
+
+    def invoice_details(self, invoice: Invoice) -> InvoiceDetails:
+        return InvoiceDetails(
+            number=invoice.number,
+            currency=invoice.currency,
+            total_amount=invoice.total_amount,
+            net_amount=invoice.net_amount,
+            tax_amount=invoice.tax_amount,
+            issued_at=_noon(invoice.issued_on),
+            due_at=_noon(invoice.due_on),
+            buyer=DefactoBuyer(
+                identifier=invoice.buyer.legal_identifier,
+                identifier_type=invoice.buyer.identifier_type,
+                name=invoice.buyer.name,
+            ),
+            payee_iban=invoice.seller.iban,
+            pdf=invoice_pdf(invoice),
+        )

@@ -1,0 +1,52 @@
+"""A small marketplace: sellers who issue invoices to buyers. Amounts in integer cents."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Seller(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seller"
+    )
+    name = models.CharField(max_length=200)
+    legal_identifier = models.CharField("SIREN", max_length=20, unique=True)
+    identifier_type = models.CharField(max_length=32, default="siren")
+    iban = models.CharField("IBAN", max_length=34)
+    email = models.EmailField()
+    country = models.CharField(max_length=2, default="FR")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Buyer(models.Model):
+    name = models.CharField(max_length=200)
+    legal_identifier = models.CharField("SIREN", max_length=20)
+    identifier_type = models.CharField(max_length=32, default="siren")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Invoice(models.Model):
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="invoices")
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(max_length=40, unique=True)
+    currency = models.CharField(max_length=3, default="EUR")
+    net_amount = models.BigIntegerField(help_text="cents")
+    tax_amount = models.BigIntegerField(default=0, help_text="cents")
+    issued_on = models.DateField()
+    due_on = models.DateField()
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-issued_on", "number"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def total_amount(self) -> int:
+        return self.net_amount + self.tax_amount

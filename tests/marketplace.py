@@ -1,0 +1,46 @@
+"""Sellers, buyers and invoices of the example marketplace, made for tests.
+
+A seller's IBAN selects the sandbox scenario of every loan on its invoices.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+
+from django_defacto.sandbox.scenarios import scenario_iban
+from example_project.marketplace.models import Buyer, Invoice, Seller
+
+_numbers = itertools.count(1)
+
+
+def make_seller(scenario: str = "SUCCESS", *, name: str | None = None) -> Seller:
+    number = next(_numbers)
+    user = get_user_model().objects.create_user(f"seller{number}", password="pw")
+    return Seller.objects.create(
+        user=user,
+        name=name or f"Seller {number} SAS",
+        legal_identifier=f"{800000000 + number:09d}",
+        iban=scenario_iban(scenario, f"{number:011d}"),
+        email=f"seller{number}@example.com",
+    )
+
+
+def make_invoice(
+    seller: Seller, *, total: int = 150_000, due_in_days: int = 30, currency: str = "EUR"
+) -> Invoice:
+    number = next(_numbers)
+    buyer = Buyer.objects.create(name=f"Buyer {number}", legal_identifier=f"{700000000 + number}")
+    tax = total // 6
+    return Invoice.objects.create(
+        seller=seller,
+        buyer=buyer,
+        number=f"INV-{number:05d}",
+        currency=currency,
+        net_amount=total - tax,
+        tax_amount=tax,
+        issued_on=date.today() - timedelta(days=1),
+        due_on=date.today() + timedelta(days=due_in_days),
+    )
