@@ -6,7 +6,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint format bench sandbox clean
+.PHONY: demo test test-postgres lint format bench sandbox clean
+
+# The database tests run a second time on this PostgreSQL server when it answers;
+# REQUIRE_POSTGRES=1 (set by CI) turns an unreachable server into a failure.
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/django_defacto
 
 $(INSTALLED): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -21,12 +25,24 @@ $(INSTALLED): setup.cfg pyproject.toml
 
 demo: $(INSTALLED)
 	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@$(BIN)/python manage.py seed_demo
 	@$(BIN)/python manage.py cash_in_journey
 
 test: $(INSTALLED)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check --quiet .
 	@$(BIN)/pytest
+	@$(MAKE) --no-print-directory test-postgres
+
+test-postgres: $(INSTALLED)
+	@if $(BIN)/python -m tests.postgres_probe "$(POSTGRES_URL)"; then \
+		echo "Database tests on PostgreSQL ($(POSTGRES_URL))"; \
+		DATABASE_URL="$(POSTGRES_URL)" DEFACTO_TEST_DATABASE=postgres $(BIN)/pytest -q tests/integration; \
+	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
+		echo "PostgreSQL is required but does not answer at $(POSTGRES_URL)"; exit 1; \
+	else \
+		echo "PostgreSQL does not answer at $(POSTGRES_URL): its database tests were skipped."; \
+	fi
 
 lint: $(INSTALLED)
 	@$(BIN)/ruff check .

@@ -10,6 +10,7 @@ foreign key: the app stores a string key that the adapter writes (`seller_key`,
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -104,6 +105,12 @@ class MarketplaceAdapter:
     def get_seller(self, key: str) -> Any | None:
         return instance_for_key(key)
 
+    def enrollable_sellers(self) -> Iterable[Any]:
+        """Optional: the sellers operations staff may enroll from the admin ("Enroll a
+        seller"). `str(seller)` labels each one. By default none, which hides the page's
+        choices until the marketplace lists its sellers here."""
+        return ()
+
     # ---- invoices ------------------------------------------------------------------
 
     def invoice_seller(self, invoice: Any) -> Any:
@@ -119,6 +126,13 @@ class MarketplaceAdapter:
 
     def get_invoice(self, key: str) -> Any | None:
         return instance_for_key(key)
+
+    def financeable_invoices(self, seller: Any | None = None) -> Iterable[Any]:
+        """Optional: the invoices operations staff may finance from the admin ("Cash in
+        now for a marketplace invoice"), of `seller` when given, else of every seller;
+        `str(invoice)` labels each one. Eligibility is checked afterwards, so this may
+        simply list unpaid invoices. By default none."""
+        return ()
 
     def invoice_payload(self, invoice: Any) -> dict[str, Any]:
         """The invoice as Defacto's `invoices[]` item of POST /loans (PDF in base64)."""

@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_TOKENS": [],
     "DENIAL_REASON_CACHE_SECONDS": 24 * 3600,
     "LANGUAGE": "",
+    # Admin actions over more selected rows than this run in a Celery task.
+    "ADMIN_BACKGROUND_THRESHOLD": 20,
 }
 
 
@@ -61,6 +63,7 @@ class DefactoSettings:
     webhook_tokens: tuple[str, ...]
     denial_reason_cache_seconds: int
     language: str
+    admin_background_threshold: int = 20
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -94,6 +97,7 @@ def defacto_settings() -> DefactoSettings:
         webhook_tokens=tuple(token for token in tokens if token),
         denial_reason_cache_seconds=int(merged["DENIAL_REASON_CACHE_SECONDS"]),
         language=str(merged["LANGUAGE"] or ""),
+        admin_background_threshold=int(merged["ADMIN_BACKGROUND_THRESHOLD"]),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

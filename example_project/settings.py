@@ -70,6 +70,7 @@ DEFACTO = {
     "API_KEY": env("DEFACTO_API_KEY", default="sandbox-demo-key"),
     "BASE_URL": env("DEFACTO_BASE_URL", default="http://127.0.0.1:8765"),
     "ENVIRONMENT": "sandbox",
+    "MAX_RETRIES": env.int("DEFACTO_MAX_RETRIES", default=3),
     "ADAPTER": "example_project.marketplace.defacto_adapter.MarketplaceAdapter",
     "WEBHOOK_TOKENS": env.list("DEFACTO_WEBHOOK_TOKEN", default=[]),
 }

@@ -7,17 +7,32 @@ import io
 import pytest
 from django.core.management import call_command
 
+from django_defacto.models import Loan, LoanStatus
 from tests.test_sandbox_server_acceptance import free_port
 
-pytestmark = pytest.mark.server
+pytestmark = [pytest.mark.server, pytest.mark.django_db]
 
 
-def test_journey_reaches_a_closed_loan_and_a_bill(settings):
+def test_journey_finances_an_invoice_explains_a_decline_and_cancels_a_loan(settings, tmp_path):
     settings.DEFACTO = {**settings.DEFACTO, "BASE_URL": f"http://127.0.0.1:{free_port()}"}
     out = io.StringIO()
-    call_command("cash_in_journey", stdout=out)
+    call_command("cash_in_journey", sandbox_state=str(tmp_path / "state.json"), stdout=out)
     text = out.getvalue()
     assert "Started an embedded sandbox" in text
-    for expected in ("READY", "TO_VALIDATE", "TO_REPAY", "status CLOSED", "bill "):
+    for expected in (
+        "Ready",
+        "(TO_VALIDATE)",
+        "(TO_REPAY)",
+        "(CLOSED)",
+        "(DECLINED)",
+        "reason: The business does not meet",
+        "(CANCELED)",
+        "1 request",
+        "bill ",
+    ):
         assert expected in text, f"{expected!r} missing from:\n{text}"
-    assert "Done: loan CLOSED, 1 bill(s) issued." in text
+    assert "Done: loan CLOSED" in text
+    assert sorted(Loan.objects.values_list("status", flat=True)) == sorted(
+        [LoanStatus.CLOSED, LoanStatus.DECLINED, LoanStatus.CANCELED]
+    )
+    assert (tmp_path / "state.json").exists()

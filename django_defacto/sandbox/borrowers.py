@@ -7,12 +7,15 @@ from typing import Any
 from .clock import normalise_iso, parse_datetime
 from .context import SandboxWorld, bad_request, not_found, public
 from .credit_lines import balances, create_credit_line, credit_line_of, is_expired
-from .messages import SandboxRequest, SandboxResponse
+from .messages import ApiProblem, SandboxRequest, SandboxResponse
 from .pagination import paginate, query_datetime, query_value, query_values, single_page
 from .scenarios import SANDBOX_BIC
 
 NOT_ELIGIBLE = "NOT_ELIGIBLE"
 NOT_ELIGIBLE_REASON = "CREDIT_RISK_NOT_ELIGIBLE"
+# Identifiers starting with this play a business whose data Defacto cannot obtain from
+# public registers: enrolment answers 400 naming what is missing until the body gives it.
+INCOMPLETE_DATA_PREFIX = "000"
 
 
 def is_not_eligible(world: SandboxWorld, identifier: str) -> bool:
@@ -127,6 +130,29 @@ def render_financial_product(world: SandboxWorld, borrower: dict[str, Any]) -> d
     }
 
 
+def missing_enrollment_data(identifier: str, body: dict[str, Any]) -> list[dict[str, str]]:
+    """What Defacto would say it could not obtain for this business (sandbox rule: only
+    identifiers starting with `INCOMPLETE_DATA_PREFIX` lack anything)."""
+    if not identifier.startswith(INCOMPLETE_DATA_PREFIX):
+        return []
+    missing = []
+    if not body.get("directors"):
+        missing.append(
+            {
+                "name": "directors",
+                "reason": "No director found in public registers; give at least one.",
+            }
+        )
+    if not body.get("account_number"):
+        missing.append(
+            {
+                "name": "account_number",
+                "reason": "An IBAN is needed to set up SEPA Direct Debit repayments.",
+            }
+        )
+    return missing
+
+
 # Operations --------------------------------------------------------------------------
 
 
@@ -143,6 +169,16 @@ def create_borrower(
         raise bad_request(
             "Borrower already exists",
             f"A borrower with identifier {identifier} already exists (id {existing['id']}).",
+        )
+    missing = missing_enrollment_data(identifier, body)
+    if missing:
+        raise ApiProblem(
+            400,
+            "Missing borrower data",
+            "Defacto could not obtain some of the business's data: "
+            + ", ".join(item["name"] for item in missing)
+            + ".",
+            invalid_params=missing,
         )
     signed_at = normalise_iso(body["signed_at"], "signed_at") if body.get("signed_at") else None
     borrower = {

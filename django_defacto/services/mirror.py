@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
@@ -61,16 +62,29 @@ def merge_payload(
         return Applied(instance, stale=True, old_status=old_status)
     changed = False
     for name, value in columns.items():
-        if getattr(instance, name) != value:
+        if _differs(instance, name, value):
             setattr(instance, name, value)
             changed = True
     if instance.defacto_id is None and payload.get("id"):
         instance.defacto_id = str(payload["id"])
         changed = True
+    # A field without a column of its own changing is still news from Defacto.
+    changed = changed or instance.raw != payload
     instance.raw = payload
     instance.synced_at = now
     instance.updated_at = now
     return Applied(instance, changed=changed, old_status=old_status)
+
+
+def _differs(instance: MirroredModel, name: str, value: Any) -> bool:
+    try:
+        field = instance._meta.get_field(name)
+    except FieldDoesNotExist:
+        field = None
+    if field is not None and field.many_to_one:
+        # Compare the ids: reading the related object would cost a query per row.
+        return getattr(instance, field.attname) != (value.pk if value is not None else None)
+    return getattr(instance, name) != value
 
 
 def save_merged(applied: Applied, fields: Iterable[str]) -> None:
@@ -104,7 +118,12 @@ def upsert(
                     )
                 return Applied(created, created=True, changed=True)
             except IntegrityError:
-                instance = model._default_manager.select_for_update().get(defacto_id=defacto_id)
+                instance = (
+                    model._default_manager.select_for_update().filter(defacto_id=defacto_id).first()
+                )
+                if instance is None:
+                    # Not a concurrent writer: another constraint refused the row.
+                    raise
         applied = merge_payload(instance, payload, columns, now)
         if not applied.stale:
             save_merged(applied, columns)
@@ -129,6 +148,16 @@ class PageResult:
         return sum(1 for item in self.applied if not item.changed)
 
 
+def _supersedes(model: type[MirroredModel], payload: Payload, kept: Payload) -> bool:
+    """Whether `payload` should replace `kept`, another copy of the same object in one
+    page: the later copy, unless its status is behind the kept one's."""
+    flow = model.status_flow
+    old, new = kept.get("status"), payload.get("status")
+    if flow is None or old == new or not isinstance(old, str) or not isinstance(new, str):
+        return True
+    return flow.allows(old, new)
+
+
 def upsert_page(
     model: type[M],
     payloads: Sequence[Payload],
@@ -145,7 +174,9 @@ def upsert_page(
     by_id: dict[str, Payload] = {}
     for payload in payloads:
         if payload.get("id"):
-            by_id[str(payload["id"])] = payload  # the last copy of a duplicate wins
+            key = str(payload["id"])
+            if key not in by_id or _supersedes(model, payload, by_id[key]):
+                by_id[key] = payload
     if not by_id:
         return PageResult([], [])
     extra_for = relations(list(by_id.values())) if relations else (lambda payload: {})
@@ -177,7 +208,9 @@ def upsert_page(
                 continue
             result = merge_payload(row, payload, columns, now)
             applied.append(result)
-            if not result.stale:
+            # A payload that brings nothing new writes nothing: a repeated sync leaves
+            # rows (and their `updated_at`) untouched.
+            if result.changed and not result.stale:
                 to_update.append(result)
         if to_update:
             manager.bulk_update(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, time
 from typing import Any
 
@@ -34,6 +35,16 @@ class MarketplaceAdapter(BaseAdapter):
             email=seller.email,
             country=seller.country,
         )
+
+    def enrollable_sellers(self) -> Iterable[Seller]:
+        return Seller.objects.order_by("name")
+
+    def financeable_invoices(self, seller: Seller | None = None) -> Iterable[Invoice]:
+        # Invoices not yet due: the buyer has not paid them, so they can be financed.
+        invoices = Invoice.objects.select_related("seller").filter(due_on__gt=timezone.localdate())
+        if seller is not None:
+            invoices = invoices.filter(seller=seller)
+        return invoices.order_by("-issued_on", "number")
 
     def invoice_seller(self, invoice: Invoice) -> Seller:
         return invoice.seller

@@ -1,28 +1,36 @@
-"""The "Cash in now" journey, step by step, against a Defacto sandbox.
+"""The "Cash in now" journey through django-defacto's services, step by step.
 
-A seller is enrolled and signs Defacto's T&Cs, gets a credit line, finances one invoice,
-consents to the offer, is paid, repays, and is billed the interest at month end. Each
-step prints what happened and the loan's status.
+What an operations person does in the admin, scripted: enroll a seller who accepted
+Defacto's terms, wait for the credit line, quote an invoice, cash it in, consent, watch it
+paid and repaid as sandbox time advances, see a decline explained in words, cancel a loan
+before disbursement, sync everything, and collect the month-end bill. Each run uses
+sellers of its own, so it can be repeated against the same database and sandbox.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import date, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db.models import Max
+from django.utils import timezone
 
 from django_defacto.client import DefactoClient
+from django_defacto.models import Bill, Borrower, Loan
 from django_defacto.sandbox.control import SandboxControl
+from django_defacto.sandbox.scenarios import REJECT, SUCCESS, scenario_iban
+from django_defacto.services import borrowers, loans
+from django_defacto.services.denial_reasons import denial_reason_text
+from django_defacto.services.eligibility import check_eligibility, money
+from django_defacto.services.sync import sync_bills, sync_loans
+
+from .demo_data import siren
+from .models import Buyer, Invoice, Seller
 
 Say = Callable[[str], None]
-
+MINUTE = 60
 DAY = 86_400
-
-
-def euros(cents: int | None) -> str:
-    if cents is None:
-        return "-"
-    return f"{cents // 100:,}.{cents % 100:02d} EUR".replace(",", " ")
 
 
 class Journey:
@@ -31,112 +39,134 @@ class Journey:
         self.control = control
         self.say = say
         self.step_number = 0
+        self.run_number = (Seller.objects.aggregate(last=Max("id"))["last"] or 0) + 1
 
     def step(self, title: str) -> None:
         self.step_number += 1
         self.say(f"\n{self.step_number}. {title}")
 
-    def loan_line(self, loan: dict[str, Any]) -> None:
-        reason = f" ({loan['denial_reason']})" if loan.get("denial_reason") else ""
-        self.say(f"   loan {loan['id'][:8]}  status {loan['status']}{reason}")
+    def loan_line(self, loan: Loan) -> None:
+        self.say(f"   loan {str(loan.pk)[:8]}  {loan.get_status_display()} ({loan.status})")
 
-    def wait_for(self, loan_id: str, statuses: set[str], step_seconds: int) -> dict[str, Any]:
-        """Advance sandbox time until the loan reaches one of `statuses`."""
-        loan = self.client.loans.get(loan_id)
-        for _ in range(50):
-            if loan["status"] in statuses:
-                break
-            self.control.advance_clock(step_seconds)
-            loan = self.client.loans.get(loan_id)
-        return loan
-
-    def run(self) -> dict[str, Any]:
-        client = self.client
-        self.step("Check the connection")
-        self.say(f"   GET /hello: {client.hello()!s:.60}")
-
-        self.step("Enroll the seller as a borrower")
-        business = client.sandbox.business_generator(is_borrower=True)
-        borrower = client.borrowers.create(business)
-        self.say(
-            f"   {business.get('name') or 'seller'} ({borrower['identifier']}): "
-            f"{borrower['status']}"
+    def new_seller(self, scenario: str, name: str) -> Seller:
+        number = self.run_number * 10 + len(name) % 10
+        username = f"journey-{self.run_number}-{scenario.lower()}"
+        user = get_user_model().objects.create_user(username, password=None)
+        return Seller.objects.create(
+            user=user,
+            name=f"{name} #{self.run_number}",
+            legal_identifier=siren(f"9{number:07d}"),
+            iban=scenario_iban(scenario, f"{number:011d}"),
+            email=f"{username}@example.com",
         )
 
-        self.step("The seller accepts Defacto's terms")
-        signed = client.borrowers.sign(
-            borrower["id"], {"signed_at": datetime.now(timezone.utc).isoformat()}
+    def new_invoice(self, seller: Seller, net_amount: int, label: str) -> Invoice:
+        buyer, _ = Buyer.objects.get_or_create(
+            legal_identifier=siren("41236587"), defaults={"name": "Hôtels du Grand Large SA"}
         )
-        self.say(f"   borrower status {signed['status']}")
+        return Invoice.objects.create(
+            seller=seller,
+            buyer=buyer,
+            number=f"J{self.run_number}-{label}",
+            net_amount=net_amount,
+            tax_amount=net_amount // 5,
+            issued_on=date.today() - timedelta(days=2),
+            due_on=date.today() + timedelta(days=45),
+        )
 
-        self.step("Defacto opens a credit line")
-        lines: list[dict[str, Any]] = []
-        for _ in range(20):
-            lines = client.credit_lines.list(borrower=borrower["identifier"]).to_list()
-            if lines:
+    def ready_borrower(self, seller: Seller) -> Borrower:
+        borrower = borrowers.enroll_seller(seller, terms_accepted_at=_now())
+        for _ in range(10):
+            if borrowers.refresh_credit_lines(borrower):
                 break
             self.control.advance_clock(5)
-        line = lines[0]
-        self.say(f"   borrower status {client.borrowers.get(borrower['id'])['status']}")
+        return borrowers.refresh_borrower(borrower)
+
+    def follow(self, loan: Loan, statuses: set[str], step_seconds: int) -> Loan:
+        """Advance sandbox time and refresh the loan until it reaches one of `statuses`."""
+        for _ in range(50):
+            if loan.status in statuses:
+                break
+            self.control.advance_clock(step_seconds)
+            loan = loans.refresh_loan(loan)
+        return loan
+
+    def run(self) -> dict[str, object]:
+        self.step("Check the connection to Defacto")
+        self.say(f"   GET /hello: {self.client.hello()!s:.60}")
+
+        self.step("Enroll a seller who accepted Defacto's terms")
+        seller = self.new_seller(SUCCESS, "Atelier Lumière SAS")
+        borrower = self.ready_borrower(seller)
+        self.say(f"   {borrower} ({borrower.identifier}): {borrower.get_status_display()}")
+        line = borrowers.current_credit_line(borrower)
         self.say(
-            f"   pool {euros(line.get('pool_amount'))}, available "
-            f"{euros(line.get('balance_available'))}, {line.get('fees_daily_rate')} % a day"
+            f"   credit line {money(line.pool_amount, line.currency)}, available "
+            f"{money(line.balance_available, line.currency)}, {line.fees_daily_rate} % a day"
         )
 
-        self.step("An invoice to finance")
-        invoice = client.sandbox.invoice_generator({"scenario": "SUCCESS"})[
-            "invoice_creation_payload"
-        ]
-        amount = invoice.get("total_amount") or 150_000
-        self.say(f"   invoice {invoice.get('invoice_number')} for {euros(amount)}")
-
-        self.step("Cash in now: request the loan")
-        now = datetime.now(timezone.utc)
-        loan = client.loans.create(
-            {
-                "amount": amount,
-                "borrower": {"identifier": borrower["identifier"]},
-                "loan_to": {"account_number": invoice["to_account"]["account_number"]},
-                "to_pay_at": now.isoformat(),
-                "to_repay_at": (now + timedelta(days=30)).isoformat(),
-                "invoices": [invoice],
-                "wait_for_validation": True,
-                "salt_id": f"demo-{borrower['identifier']}-{invoice.get('invoice_number')}",
-            }
+        self.step("Quote an invoice")
+        invoice = self.new_invoice(seller, 1_250_000, "A")
+        offer = check_eligibility(invoice)
+        quote = offer.quote
+        self.say(
+            f"   invoice {invoice.number}: {money(quote.amount, quote.currency)} until "
+            f"{quote.to_repay_at:%Y-%m-%d} ({quote.days} days) costs "
+            f"{money(quote.cost, quote.currency)}"
         )
+
+        self.step("Cash in now")
+        loan = loans.cash_in_now(invoice)
         self.loan_line(loan)
-        loan = self.wait_for(loan["id"], {"TO_VALIDATE", "DECLINED"}, 5)
-        self.say(f"   offer: {euros(loan['amount'])} for {euros(loan.get('fees_estimated'))}")
+        self.say(f"   Defacto's fees: {money(loan.fees_estimated or 0, loan.currency)}")
 
-        self.step("The seller consents to the offer")
-        self.loan_line(client.loans.validate(loan["id"]))
+        self.step("The seller consents")
+        loan = loans.validate_loan(loan)
+        self.loan_line(loan)
 
         self.step("Defacto pays the seller")
-        loan = self.wait_for(loan["id"], {"TO_REPAY", "ISSUE_DETECTED"}, 60)
+        loan = self.follow(loan, {"TO_REPAY", "ISSUE_DETECTED"}, MINUTE)
         self.loan_line(loan)
-        for payment in client.payments.list(loan_id=loan["id"]):
-            self.say(
-                f"   payment {payment.get('payment_type', '')} "
-                f"{euros(payment.get('amount'))} {payment.get('status')}"
-            )
+        for payment in loan.payments.all():
+            self.say(f"   payment {payment.payment_type} {money(payment.amount, payment.currency)}")
+        self.say(f"   repay to {loan.repayment_iban} {' '.join(loan.repayment_references)}")
 
-        self.step("The buyer's payment repays the loan")
-        loan = self.wait_for(loan["id"], {"CLOSED"}, 3600)
+        self.step("The buyer pays, the loan is repaid")
+        loan = self.follow(loan, {"CLOSED"}, 30 * MINUTE)
         self.loan_line(loan)
-        self.say(f"   repaid {euros(loan.get('repaid_amount'))}")
+        events = list(loan.events.values_list("status", flat=True))
+        self.say("   history: " + " -> ".join(dict.fromkeys(events)))
+
+        self.step("A seller Defacto declines")
+        rejected_seller = self.new_seller(REJECT, "Boulangerie des Quais SARL")
+        self.ready_borrower(rejected_seller)
+        declined = loans.cash_in_now(self.new_invoice(rejected_seller, 300_000, "R"))
+        self.loan_line(declined)
+        self.say(f"   reason: {denial_reason_text(declined.denial_reason)}")
+
+        self.step("A loan canceled before disbursement")
+        to_cancel = loans.cash_in_now(self.new_invoice(seller, 200_000, "C"))
+        self.loan_line(to_cancel)
+        to_cancel = loans.cancel_loan(to_cancel)
+        self.loan_line(to_cancel)
+
+        self.step("Sync every loan from Defacto, one request per page")
+        report = sync_loans()
+        self.say(f"   {report.summary()}")
 
         self.step("Month end: Defacto bills the interest")
-        bills: list[dict[str, Any]] = []
-        for _ in range(40):
-            bills = client.bills.list(business_identifier=borrower["identifier"]).to_list()
-            if bills:
-                break
-            self.control.advance_clock(DAY)
-        for bill in bills:
+        sandbox_now = self.control.advance_clock(0)
+        month_start = sandbox_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        next_month = (month_start + timedelta(days=32)).replace(day=1)
+        self.control.advance_clock((next_month - sandbox_now).total_seconds() + MINUTE)
+        sync_bills(start=month_start, end=next_month)
+        for bill in Bill.objects.filter(borrower=borrower):
             self.say(
-                f"   bill {bill['start_date'][:10]} to {bill['end_date'][:10]}: "
-                f"{euros(bill['to_pay_amount'])} {bill['status']}"
+                f"   bill {bill.start_date:%Y-%m-%d} to {bill.end_date:%Y-%m-%d}: "
+                f"{money(bill.to_pay_amount, bill.currency)} {bill.get_status_display()}"
             )
-        events = [event["status"] for event in client.loans.events(loan["id"])]
-        self.say("\nLoan history: " + " -> ".join(dict.fromkeys(events)))
-        return {"loan": loan, "bills": bills}
+        return {"loan": loan, "declined": declined, "canceled": to_cancel}
+
+
+def _now() -> datetime:
+    return timezone.now()

@@ -1,0 +1,231 @@
+"""Borrowers in the admin: sellers enrolled (or being enrolled) with Defacto, their credit
+line at a glance, and the page where staff enroll a marketplace seller."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .. import tasks
+from ..conf import get_adapter
+from ..exceptions import DefactoServiceError
+from ..models import Borrower, CreditLine
+from ..services import borrowers as borrower_services
+from . import display
+from .actions import BulkAction, confirm_and_run, status_now
+from .base import MirrorAdmin
+from .forms import EnrollSellerForm, TermsAcceptanceForm
+
+ENROLL_URL_NAME = "django_defacto_borrower_enroll"
+
+
+def _accepted_now(data: dict) -> dict:
+    return {"accepted_at": timezone.now().isoformat()}
+
+
+ENROLL = BulkAction(
+    name="enroll_selected",
+    title=_("Enroll sellers with Defacto"),
+    intro=_(
+        "Send these sellers to Defacto as borrowers. Sellers already enrolled are left as "
+        "they are; a seller whose terms acceptance is recorded is signed at once."
+    ),
+    button=_("Enroll them"),
+    run=lambda borrower, data: tasks.enroll_borrower(borrower),
+    task=tasks.enroll_borrowers,
+)
+RECORD_TERMS = BulkAction(
+    name="record_terms_selected",
+    title=_("Record the acceptance of Defacto's terms"),
+    intro=_(
+        "Record that these sellers accepted Defacto's terms today and sign them at Defacto, "
+        "which then opens their credit line."
+    ),
+    button=_("Record and sign"),
+    form_class=TermsAcceptanceForm,
+    run=lambda borrower, data: borrower_services.record_terms_acceptance(borrower),
+    task=tasks.record_terms_acceptances,
+    task_kwargs=_accepted_now,
+)
+
+
+def _refresh_outcome(borrower: Borrower) -> str:
+    line = borrower_services.current_credit_line(borrower)
+    if line is None:
+        return gettext("%(status)s; no credit line yet") % {"status": status_now(borrower)}
+    return gettext("%(status)s; credit line %(used)s used, %(available)s available") % {
+        "status": status_now(borrower),
+        "used": display.money(line.used_amount, line.currency),
+        "available": display.money(line.balance_available, line.currency),
+    }
+
+
+REFRESH = BulkAction(
+    name="refresh_selected",
+    title=_("Refresh sellers and credit lines from Defacto"),
+    intro=_(
+        "Read these sellers' status and credit lines again from Defacto. Nothing changes "
+        "at Defacto."
+    ),
+    button=_("Refresh them"),
+    run=lambda borrower, data: tasks.refresh_borrower(borrower),
+    outcome=_refresh_outcome,
+    task=tasks.refresh_borrowers,
+)
+
+
+def current_line_columns() -> dict[str, Subquery]:
+    """The current credit line's figures as annotations, one query for the whole page.
+    Same choice as `borrowers.current_credit_line`: the latest line not expired, linked to
+    the borrower or only naming its identifier."""
+    now = timezone.now()
+    lines = (
+        CreditLine.objects.filter(
+            Q(borrower=OuterRef("pk"))
+            | Q(borrower__isnull=True, borrower_identifier=OuterRef("identifier"))
+        )
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=now))
+        .order_by(F("start_date").desc(nulls_last=True), "-pk")
+    )
+    return {
+        f"line_{name}": Subquery(lines.values(name)[:1])
+        for name in ("pool_amount", "balance_available", "currency")
+    }
+
+
+@admin.register(Borrower)
+class BorrowerAdmin(MirrorAdmin):
+    list_display = (
+        "__str__",
+        "identifier",
+        "status_badge",
+        "credit_line",
+        "terms_accepted_at",
+        "signed_at",
+        "enrollment_error",
+    )
+    list_filter = ("status",)
+    search_fields = ("name", "identifier", "seller_key", "defacto_id", "email")
+    actions = ("enroll_selected", "record_terms_selected", "refresh_selected")
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "name",
+                    "identifier",
+                    "identifier_type",
+                    "email",
+                    "seller_key",
+                    "defacto_id",
+                    "status_badge",
+                    "status_reason",
+                    "credit_line",
+                )
+            },
+        ),
+        (
+            _("Enrolment"),
+            {"fields": ("terms_accepted_at", "signed_at", "enrollment_error", "synced_at")},
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(**current_line_columns())
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, borrower: Borrower) -> SafeString:
+        label = borrower.get_status_display() or borrower.status
+        return display.badge(display.borrower_family(borrower.status), label)
+
+    @admin.display(description=_("credit line (used / available)"))
+    def credit_line(self, borrower: Borrower) -> str:
+        pool = getattr(borrower, "line_pool_amount", None)
+        if pool is None:
+            return gettext("none yet")
+        available = borrower.line_balance_available
+        currency = borrower.line_currency
+        used = max(pool - available, 0)
+        return f"{display.money(used, currency)} / {display.money(available, currency)}"
+
+    # ---- actions --------------------------------------------------------------------
+
+    @admin.action(description=_("Enroll with Defacto"), permissions=["enroll"])
+    def enroll_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return confirm_and_run(self, request, queryset, ENROLL)
+
+    @admin.action(description=_("Record the acceptance of Defacto's terms"), permissions=["manage"])
+    def record_terms_selected(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> TemplateResponse | None:
+        return confirm_and_run(self, request, queryset, RECORD_TERMS)
+
+    @admin.action(description=_("Refresh status and credit lines"), permissions=["manage"])
+    def refresh_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return confirm_and_run(self, request, queryset, REFRESH)
+
+    def has_enroll_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("django_defacto.add_borrower")
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("django_defacto.change_borrower")
+
+    # ---- "Enroll a seller": a marketplace seller not enrolled yet ---------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        enroll = path("enroll/", self.admin_site.admin_view(self.enroll_view), name=ENROLL_URL_NAME)
+        return [enroll, *super().get_urls()]
+
+    def enroll_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_enroll_permission(request):
+            raise PermissionDenied
+        adapter = get_adapter()
+        enrolled = set(
+            Borrower.objects.filter(defacto_id__isnull=False).values_list("seller_key", flat=True)
+        )
+        sellers = [
+            (key, str(seller))
+            for seller in adapter.enrollable_sellers()
+            if (key := adapter.seller_key(seller)) not in enrolled
+        ]
+        form = EnrollSellerForm(request.POST or None, sellers=sellers)
+        if request.method == "POST" and form.is_valid():
+            seller = adapter.get_seller(form.cleaned_data["seller"])
+            accepted_at = timezone.now() if form.cleaned_data["terms_accepted"] else None
+            try:
+                if seller is None:
+                    raise DefactoServiceError(
+                        gettext("The marketplace no longer knows this seller."),
+                        code="seller_not_found",
+                    )
+                borrower = borrower_services.enroll_seller(seller, terms_accepted_at=accepted_at)
+            except DefactoServiceError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    gettext("%(seller)s is enrolled with Defacto: %(status)s.")
+                    % {"seller": borrower, "status": borrower.get_status_display()},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:django_defacto_borrower_change", args=[borrower.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Enroll a seller with Defacto"),
+            "opts": self.opts,
+            "form": form,
+            "has_sellers": bool(sellers),
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/django_defacto/borrower/enroll.html", context)

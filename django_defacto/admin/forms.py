@@ -1,0 +1,96 @@
+"""The admin's forms: what staff type in before an action, checked before any service runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from typing import Any
+
+from django import forms
+from django.contrib.admin.widgets import AdminDateWidget
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+# Defacto lends for 1 to 120 days (contract/NOTES.md).
+MIN_REPAYMENT_DAYS = 1
+MAX_REPAYMENT_DAYS = 120
+
+TERMS_ACCEPTED_LABEL = _("The seller accepted Defacto's terms")
+
+
+def repayment_datetime(day: date) -> datetime:
+    """A repayment day as the aware datetime sent to Defacto: noon, local time, so the
+    day stays the same in any time zone from UTC-11 to UTC+11."""
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+def check_repayment_day(day: date) -> date:
+    days = (day - timezone.localdate()).days
+    if not MIN_REPAYMENT_DAYS <= days <= MAX_REPAYMENT_DAYS:
+        raise forms.ValidationError(
+            _("Choose a day between %(min)d and %(max)d days from today (this one is %(days)d)."),
+            code="repayment_days",
+            params={"min": MIN_REPAYMENT_DAYS, "max": MAX_REPAYMENT_DAYS, "days": days},
+        )
+    return day
+
+
+class RepaymentDateForm(forms.Form):
+    to_repay_on = forms.DateField(
+        label=_("New repayment date"),
+        widget=AdminDateWidget,
+        help_text=_("Between 1 and 120 days from today."),
+    )
+
+    def clean_to_repay_on(self) -> date:
+        return check_repayment_day(self.cleaned_data["to_repay_on"])
+
+
+class TermsAcceptanceForm(forms.Form):
+    accepted = forms.BooleanField(
+        label=TERMS_ACCEPTED_LABEL,
+        help_text=_("Record this only when the seller has accepted them, e.g. in writing."),
+    )
+
+
+def _choices(options: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [("", "---------"), *options]
+
+
+class EnrollSellerForm(forms.Form):
+    seller = forms.ChoiceField(label=_("Seller"))
+    terms_accepted = forms.BooleanField(
+        label=TERMS_ACCEPTED_LABEL,
+        required=False,
+        help_text=_(
+            "Without it the seller is enrolled but gets no credit line until the acceptance "
+            "is recorded."
+        ),
+    )
+
+    def __init__(self, *args: Any, sellers: Iterable[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["seller"].choices = _choices(sellers)
+
+
+class CashInForm(forms.Form):
+    invoice = forms.ChoiceField(label=_("Marketplace invoice"))
+    to_repay_on = forms.DateField(
+        label=_("Repay on"),
+        required=False,
+        widget=AdminDateWidget,
+        help_text=_("Leave empty for the default term; otherwise 1 to 120 days from today."),
+    )
+
+    def __init__(self, *args: Any, invoices: Iterable[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["invoice"].choices = _choices(invoices)
+
+    def clean_to_repay_on(self) -> date | None:
+        day = self.cleaned_data.get("to_repay_on")
+        return check_repayment_day(day) if day else None
+
+    @property
+    def to_repay_at(self) -> datetime | None:
+        day = self.cleaned_data.get("to_repay_on")
+        return repayment_datetime(day) if day else None

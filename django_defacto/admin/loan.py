@@ -1,0 +1,312 @@
+"""Loans in the admin: the operations console's main list, and the actions staff take on
+a loan (validate, cancel, refresh, change its repayment date), each through its service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from .. import tasks
+from ..models import Loan, LoanEvent, Payment
+from ..services import denial_reasons
+from ..services import loans as loan_services
+from . import display
+from .actions import BulkAction, confirm_and_run, status_now
+from .base import MirrorAdmin, MirrorInline
+from .forms import RepaymentDateForm, repayment_datetime
+
+
+def reason_in_words(code: str) -> str:
+    """Defacto's text for a denial code: asked once per code, then from the cache (the
+    service also answers, without raising, when Defacto cannot be reached)."""
+    return denial_reasons.denial_reason_text(code) if code else ""
+
+
+def loan_status_badge(loan: Loan) -> SafeString:
+    return display.badge(
+        display.loan_family(loan.status), loan.get_status_display(), title=loan.status
+    )
+
+
+def outcome_in_words(loan: Loan) -> str:
+    """A loan's state after an action, as staff read it in the action's report."""
+    text = status_now(loan)
+    if loan.denial_reason:
+        text = f"{text} ({reason_in_words(loan.denial_reason)})"
+    if loan.request_outcome_unknown:
+        text = gettext("%(status)s; Defacto's answer was lost and will be checked again") % {
+            "status": text
+        }
+    return text
+
+
+def _repayment_outcome(loan: Loan) -> str:
+    if loan.to_repay_at is None:
+        return status_now(loan)
+    return gettext("to repay on %(date)s") % {
+        "date": date_format(timezone.localtime(loan.to_repay_at), "DATE_FORMAT")
+    }
+
+
+def _new_repayment_date(data: dict[str, Any]) -> dict[str, Any]:
+    return {"to_repay_at": repayment_datetime(data["to_repay_on"]).isoformat()}
+
+
+VALIDATE = BulkAction(
+    name="validate_selected",
+    title=_("Validate loans"),
+    intro=_(
+        "Give the seller's consent to Defacto's offer for these loans; Defacto then pays "
+        "the seller. Only loans approved and awaiting consent can be validated."
+    ),
+    button=_("Yes, validate them"),
+    run=lambda loan, data: loan_services.validate_loan(loan),
+    outcome=outcome_in_words,
+    task=tasks.validate_loans,
+)
+CANCEL = BulkAction(
+    name="cancel_selected",
+    title=_("Cancel loans"),
+    intro=_(
+        "Cancel these loans at Defacto. Defacto accepts a cancellation only before the "
+        "money is sent to the seller; the invoice can then be financed again."
+    ),
+    button=_("Yes, cancel them"),
+    run=lambda loan, data: loan_services.cancel_loan(loan),
+    outcome=outcome_in_words,
+    task=tasks.cancel_loans,
+)
+REFRESH = BulkAction(
+    name="refresh_selected",
+    title=_("Refresh loans from Defacto"),
+    intro=_(
+        "Read these loans, their activity log and their payments again from Defacto. "
+        "Nothing changes at Defacto."
+    ),
+    button=_("Refresh them"),
+    run=lambda loan, data: loan_services.refresh_loan(loan),
+    outcome=outcome_in_words,
+    task=tasks.refresh_loans,
+)
+CHANGE_REPAYMENT_DATE = BulkAction(
+    name="change_repayment_date_selected",
+    title=_("Change the repayment date"),
+    intro=_(
+        "Ask Defacto to move the repayment date of these loans. The financing cost changes "
+        "with the number of days."
+    ),
+    button=_("Change the date"),
+    form_class=RepaymentDateForm,
+    run=lambda loan, data: loan_services.change_repayment_date(
+        loan, repayment_datetime(data["to_repay_on"])
+    ),
+    outcome=_repayment_outcome,
+    task=tasks.change_repayment_dates,
+    task_kwargs=_new_repayment_date,
+)
+
+
+class LoanEventInline(MirrorInline):
+    model = LoanEvent
+    fields = ("timestamp", "status", "transition_name")
+    ordering = ("timestamp", "id")
+    verbose_name_plural = _("activity log")
+
+
+class PaymentInline(MirrorInline):
+    model = Payment
+    fk_name = "loan"
+    fields = ("defacto_id", "payment_type", "payment_method", "status_badge", "amount_display")
+    fields += ("scheduled_at", "paid_at", "failure_reason")
+
+    @admin.display(description=_("status"))
+    def status_badge(self, payment: Payment) -> SafeString:
+        return display.badge(
+            display.payment_family(payment.status), payment.get_status_display() or "-"
+        )
+
+    @admin.display(description=_("amount"))
+    def amount_display(self, payment: Payment) -> str:
+        return display.money(payment.amount, payment.currency)
+
+
+@admin.register(Loan)
+class LoanAdmin(MirrorAdmin):
+    list_display = (
+        "reference",
+        "status_badge",
+        "amount_display",
+        "seller",
+        "invoice_number",
+        "requested_at",
+        "decided_at",
+        "denial_reason_in_words",
+        "outcome_marker",
+    )
+    list_select_related = ("borrower", "invoice")
+    list_filter = (
+        "status",
+        ("borrower", admin.RelatedOnlyFieldListFilter),
+        "requested_at",
+        "request_outcome_unknown",
+    )
+    search_fields = (
+        "defacto_id",
+        "salt_id",
+        "invoice__invoice_number",
+        "borrower__name",
+        "borrower__identifier",
+        "borrower_identifier",
+    )
+    inlines = (LoanEventInline, PaymentInline)
+    actions = (
+        "validate_selected",
+        "cancel_selected",
+        "refresh_selected",
+        "change_repayment_date_selected",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "defacto_id",
+                    "salt_id",
+                    "status_badge",
+                    "outcome_marker",
+                    "borrower",
+                    "invoice",
+                    "amount_display",
+                    "fees_display",
+                    "to_pay_at",
+                    "to_repay_at",
+                )
+            },
+        ),
+        (
+            _("Request"),
+            {"fields": ("requested_by", "requested_at", "wait_for_validation", "request_error")},
+        ),
+        (
+            _("Decision and payment"),
+            {
+                "fields": (
+                    "submitted_at",
+                    "decided_at",
+                    "denial_reason",
+                    "denial_reason_in_words",
+                    "paid_at",
+                    "closed_at",
+                )
+            },
+        ),
+        (
+            _("Repayment"),
+            {"fields": ("repayment_iban", "repayment_references", "repaid_display")},
+        ),
+        (
+            _("Follow-up"),
+            {
+                "classes": ("collapse",),
+                "fields": (
+                    "seller_notified_status",
+                    "seller_notified_at",
+                    "next_poll_at",
+                    "synced_at",
+                ),
+            },
+        ),
+    )
+
+    @admin.display(description=_("loan"), ordering="defacto_id")
+    def reference(self, loan: Loan) -> str:
+        return str(loan)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, loan: Loan) -> SafeString:
+        return loan_status_badge(loan)
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_display(self, loan: Loan) -> str:
+        return display.money(loan.amount, loan.currency)
+
+    @admin.display(description=_("estimated fees"))
+    def fees_display(self, loan: Loan) -> str:
+        return display.money(loan.fees_estimated, loan.currency)
+
+    @admin.display(description=_("repaid"))
+    def repaid_display(self, loan: Loan) -> str:
+        return display.money(loan.repaid_amount, loan.currency)
+
+    @admin.display(description=_("seller"), ordering="borrower__name")
+    def seller(self, loan: Loan) -> str:
+        return str(loan.borrower) if loan.borrower else loan.borrower_identifier
+
+    @admin.display(description=_("invoice"), ordering="invoice__invoice_number")
+    def invoice_number(self, loan: Loan) -> str:
+        return str(loan.invoice) if loan.invoice else ""
+
+    @admin.display(description=_("denial reason in words"))
+    def denial_reason_in_words(self, loan: Loan) -> str:
+        return reason_in_words(loan.denial_reason)
+
+    @admin.display(description=_("outcome"))
+    def outcome_marker(self, loan: Loan) -> SafeString | str:
+        if not loan.request_outcome_unknown:
+            return ""
+        return display.badge(
+            display.ISSUE,
+            gettext("Outcome unknown"),
+            title=gettext("Defacto's answer to the request was lost; it is checked again."),
+        )
+
+    def action_row_label(self, loan: Loan) -> str:
+        if loan.invoice_id is not None and loan.invoice is not None:
+            return gettext("Loan %(loan)s (invoice %(invoice)s)") % {
+                "loan": loan,
+                "invoice": loan.invoice,
+            }
+        return gettext("Loan %(loan)s") % {"loan": loan}
+
+    # ---- actions: confirmation page, one service call per loan, a report per loan -----
+
+    @admin.action(description=_("Validate (seller's consent)"), permissions=["validate_loan"])
+    def validate_selected(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> TemplateResponse | None:
+        return confirm_and_run(self, request, queryset, VALIDATE)
+
+    @admin.action(description=_("Cancel before disbursement"), permissions=["cancel_loan"])
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return confirm_and_run(self, request, queryset, CANCEL)
+
+    @admin.action(description=_("Refresh from Defacto"), permissions=["refresh_loan"])
+    def refresh_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return confirm_and_run(self, request, queryset, REFRESH)
+
+    @admin.action(description=_("Change the repayment date"), permissions=["change_repayment_date"])
+    def change_repayment_date_selected(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> TemplateResponse | None:
+        return confirm_and_run(self, request, queryset, CHANGE_REPAYMENT_DATE)
+
+    def has_validate_loan_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("django_defacto.validate_loan")
+
+    def has_cancel_loan_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("django_defacto.cancel_loan")
+
+    def has_refresh_loan_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("django_defacto.refresh_loan")
+
+    def has_change_repayment_date_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("django_defacto.change_repayment_date")

@@ -1,0 +1,266 @@
+"""Sellers as Defacto borrowers: enrolment, terms acceptance, credit lines.
+
+Enrolment never creates a second borrower at Defacto: the local row is saved first, and
+before any (re-)creation the borrower is looked up by its legal identifier and adopted
+when an earlier attempt created it although its answer was lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timezone as dt_timezone
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from ..adapter import SellerProfile
+from ..client import DefactoError, InvalidRequestError
+from ..conf import get_adapter, get_client
+from ..exceptions import DefactoServiceError, EnrollmentIncomplete
+from ..models import Borrower, CreditLine
+from ..models.statuses import BorrowerStatus
+from .client_errors import defacto_call, defacto_said, service_error
+from .mirror import update_fields
+from .records import apply_borrower, apply_credit_line_page
+
+# `identifier_type` values POST /borrowers accepts (openapi `APIPostBorrower`).
+IDENTIFIER_TYPES = frozenset(
+    {
+        "belgium_registration_number",
+        "bsn",
+        "cif",
+        "hr_nummer",
+        "kvk",
+        "nif",
+        "siren",
+        "siret",
+        "steuernummer",
+        "vat_number",
+    }
+)
+
+# What Defacto may say it could not obtain, in words a marketplace operator acts on.
+MISSING_ITEMS = {
+    "directors": _("the company's directors"),
+    "account_number": _("the seller's IBAN, needed for direct debit repayments"),
+    "owner": _("the legal representative's details"),
+    "address": _("the company's address"),
+}
+
+PAGE_SIZE = 100
+
+
+def iso(moment: datetime) -> str:
+    """An aware datetime as Defacto's ISO 8601, in UTC."""
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment.astimezone(dt_timezone.utc).isoformat()
+
+
+def borrower_for_seller(seller: Any) -> Borrower | None:
+    """The seller's local borrower row (enrolled or not), or None."""
+    return Borrower.objects.filter(seller_key=get_adapter().seller_key(seller)).first()
+
+
+def _local_borrower(
+    seller_key: str, profile: SellerProfile, terms_accepted_at: datetime | None
+) -> Borrower:
+    """Get or create the seller's row, saved before Defacto hears of it. Until it is
+    enrolled, the profile may have been corrected since the last attempt: take it again."""
+    identity = {
+        "identifier": profile.legal_identifier.replace(" ", ""),
+        "identifier_type": profile.identifier_type,
+        "name": profile.name,
+        "email": profile.email,
+    }
+    with transaction.atomic():
+        borrower, created = Borrower.objects.select_for_update().get_or_create(
+            seller_key=seller_key, defaults=identity
+        )
+        changes: dict[str, Any] = {}
+        if not created and not borrower.is_enrolled:
+            changes.update(
+                {
+                    name: value
+                    for name, value in identity.items()
+                    if getattr(borrower, name) != value
+                }
+            )
+        if terms_accepted_at is not None and borrower.terms_accepted_at is None:
+            changes["terms_accepted_at"] = terms_accepted_at
+        if changes:
+            update_fields(borrower, **changes)
+    return borrower
+
+
+def _creation_body(borrower: Borrower, profile: SellerProfile) -> dict[str, Any]:
+    body: dict[str, Any] = {"identifier": borrower.identifier}
+    if borrower.identifier_type in IDENTIFIER_TYPES:
+        body["identifier_type"] = borrower.identifier_type
+    if borrower.name:
+        body["name"] = borrower.name
+    iban = profile.iban.replace(" ", "").upper()
+    if iban:
+        body["account_number"] = iban
+    if borrower.terms_accepted_at is not None:
+        body["signed_at"] = iso(borrower.terms_accepted_at)
+    return body
+
+
+def _find_at_defacto(identifier: str) -> dict[str, Any] | None:
+    with defacto_call(gettext("look the seller up at Defacto")):
+        return get_client().borrowers.list(borrower_identifier=identifier).first()
+
+
+def _already_exists(error: InvalidRequestError) -> bool:
+    return "already exists" in f"{error.title} {error.detail}".lower()
+
+
+def _incomplete(borrower: Borrower, error: DefactoError) -> EnrollmentIncomplete:
+    missing = [str(param.get("name", "")) for param in error.invalid_params if param.get("name")]
+    if missing:
+        items = "; ".join(
+            f"{MISSING_ITEMS.get(param.get('name'), param.get('name'))} ({param.get('reason', '')})"
+            for param in error.invalid_params
+        )
+        message = gettext("Defacto needs more information to enroll %(seller)s: %(items)s.") % {
+            "seller": borrower,
+            "items": items,
+        }
+    else:
+        message = gettext("Defacto refused to enroll %(seller)s: %(said)s") % {
+            "seller": borrower,
+            "said": defacto_said(error),
+        }
+    update_fields(borrower, enrollment_error=message)
+    return EnrollmentIncomplete(message, missing=missing)
+
+
+def _create_or_adopt(borrower: Borrower, profile: SellerProfile) -> dict[str, Any]:
+    """The borrower's payload at Defacto: found by identifier, or created now."""
+    payload = _find_at_defacto(borrower.identifier)
+    if payload is not None:
+        return payload
+    try:
+        return get_client().borrowers.create(_creation_body(borrower, profile))
+    except InvalidRequestError as error:
+        if _already_exists(error):
+            payload = _find_at_defacto(borrower.identifier)
+            if payload is not None:
+                return payload
+        raise _incomplete(borrower, error) from error
+    except DefactoError as error:
+        if error.outcome_unknown:
+            # Defacto may have enrolled it although no answer came: look once more, and
+            # otherwise leave it to the next attempt, which looks before creating.
+            payload = _find_at_defacto(borrower.identifier)
+            if payload is not None:
+                return payload
+        raise service_error(error, gettext("enroll the seller")) from error
+
+
+def _adopt(borrower: Borrower, payload: dict[str, Any]) -> Borrower:
+    """Make the local row the mirror of Defacto's borrower `payload`."""
+    taken = Borrower.objects.filter(defacto_id=str(payload["id"])).exclude(pk=borrower.pk)
+    if taken.exists():
+        # Two sellers of the marketplace with one legal identifier: Defacto has one
+        # borrower for both, and it already belongs to the other seller's row.
+        raise DefactoServiceError(
+            gettext(
+                "Another seller of the marketplace is already enrolled at Defacto with the "
+                "legal identifier %(identifier)s."
+            )
+            % {"identifier": borrower.identifier},
+            code="borrower_identifier_taken",
+        )
+    borrower = apply_borrower(payload, local=borrower).instance
+    if borrower.enrollment_error:
+        update_fields(borrower, enrollment_error="")
+    return borrower
+
+
+def enroll_seller(seller: Any, *, terms_accepted_at: datetime | None = None) -> Borrower:
+    """Enroll `seller` at Defacto (or adopt the borrower Defacto already has) and return
+    its local row. With `terms_accepted_at`, the seller's acceptance of Defacto's terms is
+    recorded and sent as the signature, so the credit line can open.
+
+    Raises `EnrollmentIncomplete` (whose message names what is missing) when Defacto needs
+    more data, `DefactoUnavailable` when it could not be reached.
+    """
+    adapter = get_adapter()
+    profile = adapter.seller_profile(seller)
+    borrower = _local_borrower(adapter.seller_key(seller), profile, terms_accepted_at)
+    if not borrower.is_enrolled:
+        borrower = _adopt(borrower, _create_or_adopt(borrower, profile))
+    if borrower.terms_accepted_at is not None and borrower.status == BorrowerStatus.TO_SIGN:
+        # Adopted unsigned, or enrolled before the seller accepted the terms.
+        borrower = record_terms_acceptance(borrower, borrower.terms_accepted_at)
+    return borrower
+
+
+def record_terms_acceptance(borrower: Borrower, accepted_at: datetime | None = None) -> Borrower:
+    """Record that the seller accepted Defacto's terms (now, unless `accepted_at`) and sign
+    at Defacto (POST /borrower/{id}/sign). A borrower not enrolled yet is enrolled with
+    the signature when its seller can still be found."""
+    accepted_at = accepted_at or timezone.now()
+    with transaction.atomic():
+        borrower = Borrower.objects.select_for_update().get(pk=borrower.pk)
+        if borrower.terms_accepted_at != accepted_at:
+            update_fields(borrower, terms_accepted_at=accepted_at)
+    if not borrower.is_enrolled:
+        seller = get_adapter().get_seller(borrower.seller_key)
+        return enroll_seller(seller) if seller is not None else borrower
+    if borrower.status != BorrowerStatus.TO_SIGN and borrower.signed_at is not None:
+        return borrower
+    with defacto_call(gettext("sign Defacto's terms for the seller")):
+        payload = get_client().borrowers.sign(borrower.defacto_id, {"signed_at": iso(accepted_at)})
+    return apply_borrower(payload, local=borrower).instance
+
+
+def refresh_borrower(borrower: Borrower) -> Borrower:
+    """The borrower as Defacto has it now; one not enrolled yet is adopted if Defacto knows
+    its identifier (an enrolment whose answer was lost)."""
+    if borrower.is_enrolled:
+        with defacto_call(gettext("refresh the seller from Defacto")):
+            payload = get_client().borrowers.get(borrower.defacto_id)
+    else:
+        payload = _find_at_defacto(borrower.identifier)
+        if payload is None:
+            return borrower
+        return _adopt(borrower, payload)
+    return apply_borrower(payload, local=borrower).instance
+
+
+def credit_lines_of(borrower: Borrower) -> QuerySet[CreditLine]:
+    """The borrower's local credit lines, linked or only named by its identifier."""
+    return CreditLine.objects.filter(
+        Q(borrower=borrower) | Q(borrower__isnull=True, borrower_identifier=borrower.identifier)
+    )
+
+
+def refresh_credit_lines(borrower: Borrower) -> list[CreditLine]:
+    """Fetch the borrower's credit lines (GET /credit_lines?borrower=<identifier>, one
+    request per page) and return all of them, newest first."""
+    if borrower.identifier:
+        with defacto_call(gettext("refresh the seller's credit lines")):
+            pages = get_client().credit_lines.list(
+                borrower=borrower.identifier, page_size=PAGE_SIZE
+            )
+            for page in pages.pages():
+                apply_credit_line_page(page)
+    return list(credit_lines_of(borrower).order_by(F("start_date").desc(nulls_last=True), "-pk"))
+
+
+def current_credit_line(borrower: Borrower) -> CreditLine | None:
+    """The latest credit line that has not expired (from the local mirror)."""
+    now = timezone.now()
+    return (
+        credit_lines_of(borrower)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gt=now))
+        .order_by(F("start_date").desc(nulls_last=True), "-pk")
+        .first()
+    )

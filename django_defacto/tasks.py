@@ -1,0 +1,108 @@
+"""Celery tasks behind the admin's bulk actions, for selections too large to handle while
+the browser waits.
+
+Each task takes ids, re-reads the rows (the selection may have changed since it was
+queued) and makes one service call per row; a row's failure is logged and reported in the
+task's result without stopping the others. The package owns no Celery app: `shared_task`
+binds these to the host's (the example project's `celery.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from celery import shared_task
+from django.db import models
+from django.utils.translation import gettext
+
+from .conf import get_adapter
+from .exceptions import DefactoServiceError
+from .models import Borrower, Loan
+from .models.payloads import aware_datetime
+from .services import borrowers as borrower_services
+from .services import loans as loan_services
+
+logger = logging.getLogger(__name__)
+
+
+def enroll_borrower(borrower: Borrower) -> Borrower:
+    """Enroll a Borrower row that is not enrolled yet (e.g. after a failed attempt),
+    from the marketplace's seller it names, keeping any recorded T&C acceptance."""
+    seller = get_adapter().get_seller(borrower.seller_key)
+    if seller is None:
+        raise DefactoServiceError(
+            gettext("The marketplace no longer knows this seller (%(key)s).")
+            % {"key": borrower.seller_key},
+            code="seller_not_found",
+        )
+    return borrower_services.enroll_seller(seller, terms_accepted_at=borrower.terms_accepted_at)
+
+
+def refresh_borrower(borrower: Borrower) -> Borrower:
+    """The borrower's status and its credit lines, as Defacto has them now."""
+    borrower = borrower_services.refresh_borrower(borrower)
+    borrower_services.refresh_credit_lines(borrower)
+    return borrower
+
+
+def for_each(
+    model: type[models.Model], ids: list[str], call: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """`call(row)` for each row of `model` still in `ids`; returns the ids done, why the
+    others failed (in words), and the ids no longer found."""
+    done: list[str] = []
+    failed: dict[str, str] = {}
+    for row in model._default_manager.filter(pk__in=ids):
+        try:
+            call(row)
+        except DefactoServiceError as error:
+            failed[str(row.pk)] = error.message
+            logger.warning("%s %s: %s (%s)", model.__name__, row.pk, error.message, error.code)
+        else:
+            done.append(str(row.pk))
+    missing = set(map(str, ids)) - set(done) - set(failed)
+    return {"done": done, "failed": failed, "missing": sorted(missing)}
+
+
+@shared_task(name="django_defacto.validate_loans")
+def validate_loans(loan_ids: list[str]) -> dict[str, Any]:
+    return for_each(Loan, loan_ids, loan_services.validate_loan)
+
+
+@shared_task(name="django_defacto.cancel_loans")
+def cancel_loans(loan_ids: list[str]) -> dict[str, Any]:
+    return for_each(Loan, loan_ids, loan_services.cancel_loan)
+
+
+@shared_task(name="django_defacto.refresh_loans")
+def refresh_loans(loan_ids: list[str]) -> dict[str, Any]:
+    return for_each(Loan, loan_ids, loan_services.refresh_loan)
+
+
+@shared_task(name="django_defacto.change_repayment_dates")
+def change_repayment_dates(loan_ids: list[str], to_repay_at: str) -> dict[str, Any]:
+    when: datetime | None = aware_datetime(to_repay_at)
+    return for_each(Loan, loan_ids, lambda loan: loan_services.change_repayment_date(loan, when))
+
+
+@shared_task(name="django_defacto.enroll_borrowers")
+def enroll_borrowers(borrower_ids: list[str]) -> dict[str, Any]:
+    return for_each(Borrower, borrower_ids, enroll_borrower)
+
+
+@shared_task(name="django_defacto.record_terms_acceptances")
+def record_terms_acceptances(borrower_ids: list[str], accepted_at: str) -> dict[str, Any]:
+    when = aware_datetime(accepted_at)
+    return for_each(
+        Borrower,
+        borrower_ids,
+        lambda borrower: borrower_services.record_terms_acceptance(borrower, when),
+    )
+
+
+@shared_task(name="django_defacto.refresh_borrowers")
+def refresh_borrowers(borrower_ids: list[str]) -> dict[str, Any]:
+    return for_each(Borrower, borrower_ids, refresh_borrower)

@@ -1,0 +1,252 @@
+"""Demo data of the example marketplace: one seller per sandbox scenario, buyers, invoices.
+
+Every object has a fixed natural key (username, SIREN, invoice number), so seeding again
+finds what is there and creates only what is missing. The logins are for a local demo
+only: never seed a database reachable from the internet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from django_defacto.sandbox.scenarios import (
+    CANCEL,
+    FAIL,
+    REJECT,
+    SUCCESS,
+    SUCCESS_ONE_DAY_LATER,
+    scenario_iban,
+)
+
+from .models import Buyer, Invoice, Seller
+
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "admin"  # demo only
+SELLER_PASSWORD = "demo"  # demo only
+VAT_PERCENT = 20
+
+
+def siren(base: str) -> str:
+    """A 9-digit SIREN from 8 digits, with the Luhn check digit INSEE numbers carry."""
+    total = 0
+    for position, char in enumerate(reversed(base), start=1):
+        digit = int(char)
+        if position % 2 == 1:  # doubled: the check digit will sit to their right
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return f"{base}{(10 - total % 10) % 10}"
+
+
+@dataclass(frozen=True)
+class DemoInvoice:
+    net_amount: int  # cents, before VAT
+    issued_days_ago: int
+    due_in_days: int  # from today: 30 to 60
+    description: str
+
+
+@dataclass(frozen=True)
+class DemoSeller:
+    scenario: str
+    username: str
+    name: str
+    siren_base: str  # 8 digits; the 9th is the check digit
+    account: str  # 11 digits of the sandbox IBAN that selects the scenario
+    invoice_prefix: str
+    invoices: tuple[DemoInvoice, ...]
+
+    @property
+    def legal_identifier(self) -> str:
+        return siren(self.siren_base)
+
+    @property
+    def iban(self) -> str:
+        return scenario_iban(self.scenario, self.account)
+
+    @property
+    def email(self) -> str:
+        return f"{self.username}@example.com"
+
+
+@dataclass(frozen=True)
+class DemoBuyer:
+    name: str
+    siren_base: str
+
+    @property
+    def legal_identifier(self) -> str:
+        return siren(self.siren_base)
+
+
+def _invoices(*lines: tuple[int, int, int, str]) -> tuple[DemoInvoice, ...]:
+    return tuple(DemoInvoice(*line) for line in lines)
+
+
+DEMO_BUYERS = (
+    DemoBuyer("Hôtels du Grand Large SA", "41236587"),
+    DemoBuyer("Coopérative Agricole du Val de Loire", "39874125"),
+)
+
+DEMO_SELLERS = (
+    DemoSeller(
+        SUCCESS,
+        "seller-success",
+        "Atelier Lumière SAS",
+        "81245367",
+        "40218765301",
+        "ATL",
+        _invoices(
+            (480_000, 3, 30, "Lobby lighting installation"),
+            (1_250_000, 6, 45, "Conference rooms lighting"),
+            (2_160_000, 10, 60, "Facade illumination"),
+        ),
+    ),
+    DemoSeller(
+        SUCCESS_ONE_DAY_LATER,
+        "seller-success-one-day-later",
+        "Boulangerie des Quais SARL",
+        "82356478",
+        "51329876402",
+        "BDQ",
+        _invoices(
+            (312_500, 2, 30, "Breakfast pastries, monthly supply"),
+            (645_000, 5, 40, "Bread for the restaurant, quarterly contract"),
+            (987_500, 8, 60, "Wedding season catering"),
+        ),
+    ),
+    DemoSeller(
+        FAIL,
+        "seller-fail",
+        "Menuiserie Garnier et Fils SARL",
+        "83467589",
+        "62430987503",
+        "MGF",
+        _invoices(
+            (725_000, 4, 30, "Oak reception desk"),
+            (1_480_000, 7, 50, "Guest room wardrobes"),
+            (1_960_000, 12, 60, "Restaurant terrace decking"),
+        ),
+    ),
+    DemoSeller(
+        REJECT,
+        "seller-reject",
+        "Transports Rivière Express SAS",
+        "84578691",
+        "73541098604",
+        "TRE",
+        _invoices(
+            (265_000, 1, 30, "Refrigerated deliveries, week 1"),
+            (540_000, 6, 45, "Refrigerated deliveries, weeks 2 to 4"),
+            (1_125_000, 9, 60, "Harvest season transport"),
+        ),
+    ),
+    DemoSeller(
+        CANCEL,
+        "seller-cancel",
+        "Studio Céleste Design SAS",
+        "85689712",
+        "84652109705",
+        "SCD",
+        _invoices(
+            (390_000, 2, 35, "Brand identity workshop"),
+            (860_000, 5, 45, "Signage design"),
+            (1_320_000, 11, 60, "Website redesign"),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Login:
+    username: str
+    password: str
+    role: str
+    scenario: str = ""
+    iban: str = ""
+
+
+@dataclass
+class SeedReport:
+    """What seeding created (counts per kind) and the logins of the demo."""
+
+    created: dict[str, int] = field(
+        default_factory=lambda: {"users": 0, "sellers": 0, "buyers": 0, "invoices": 0}
+    )
+    logins: list[Login] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.created.values())
+
+
+@transaction.atomic
+def seed_demo(today: date | None = None) -> SeedReport:
+    """Create whatever demo data is missing; existing objects are left as they are."""
+    today = today or timezone.localdate()
+    report = SeedReport()
+    _ensure_admin(report)
+    buyers = [_ensure_buyer(demo, report) for demo in DEMO_BUYERS]
+    for demo in DEMO_SELLERS:
+        seller = _ensure_seller(demo, report)
+        for number, line in enumerate(demo.invoices, start=1):
+            buyer = buyers[(number - 1) % len(buyers)]
+            _ensure_invoice(
+                seller, buyer, f"{demo.invoice_prefix}-{number:04d}", line, today, report
+            )
+    return report
+
+
+def _ensure_admin(report: SeedReport) -> None:
+    users = get_user_model()._default_manager
+    if not users.filter(username=ADMIN_USERNAME).exists():
+        users.create_superuser(ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD)
+        report.created["users"] += 1
+    report.logins.append(Login(ADMIN_USERNAME, ADMIN_PASSWORD, "staff superuser"))
+
+
+def _ensure_buyer(demo: DemoBuyer, report: SeedReport) -> Buyer:
+    buyer, created = Buyer.objects.get_or_create(
+        legal_identifier=demo.legal_identifier, defaults={"name": demo.name}
+    )
+    report.created["buyers"] += created
+    return buyer
+
+
+def _ensure_seller(demo: DemoSeller, report: SeedReport) -> Seller:
+    users = get_user_model()._default_manager
+    user = users.filter(username=demo.username).first()
+    if user is None:
+        user = users.create_user(demo.username, demo.email, SELLER_PASSWORD)
+        report.created["users"] += 1
+    seller, created = Seller.objects.get_or_create(
+        legal_identifier=demo.legal_identifier,
+        defaults={"user": user, "name": demo.name, "iban": demo.iban, "email": demo.email},
+    )
+    report.created["sellers"] += created
+    report.logins.append(
+        Login(demo.username, SELLER_PASSWORD, seller.name, demo.scenario, demo.iban)
+    )
+    return seller
+
+
+def _ensure_invoice(
+    seller: Seller, buyer: Buyer, number: str, line: DemoInvoice, today: date, report: SeedReport
+) -> None:
+    _, created = Invoice.objects.get_or_create(
+        number=number,
+        defaults={
+            "seller": seller,
+            "buyer": buyer,
+            "net_amount": line.net_amount,
+            "tax_amount": line.net_amount * VAT_PERCENT // 100,
+            "issued_on": today - timedelta(days=line.issued_days_ago),
+            "due_on": today + timedelta(days=line.due_in_days),
+            "description": line.description,
+        },
+    )
+    report.created["invoices"] += created

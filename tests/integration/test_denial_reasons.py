@@ -1,0 +1,98 @@
+"""Why a loan was declined, in the seller's language, fetched once per code and period."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+from django.utils import translation
+
+from django_defacto.services.denial_reasons import GENERIC_TEXTS, denial_reason_text
+
+CODE = "CREDIT_RISK_NOT_ELIGIBLE"
+ENGLISH = "The business does not meet our credit risk criteria."
+FRENCH = "L'entreprise ne répond pas à nos critères de risque de crédit."
+GERMAN = "Das Unternehmen erfüllt unsere Kreditrisikokriterien nicht."
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def translation_requests(contract_adapter) -> int:
+    return len(contract_adapter.checked("GET", "/translation/denial-code/"))
+
+
+def test_a_code_is_explained_in_the_language_asked_for(defacto_client):
+    assert denial_reason_text(CODE, "fr") == FRENCH
+    assert denial_reason_text(CODE, "de-AT") == GERMAN
+
+
+def test_the_language_setting_comes_before_the_active_language(defacto_client, settings):
+    settings.DEFACTO = {**settings.DEFACTO, "LANGUAGE": "fr"}
+    with translation.override("de"):
+        assert denial_reason_text(CODE) == FRENCH
+
+
+def test_without_a_setting_the_active_language_is_used(defacto_client):
+    with translation.override("de"):
+        assert denial_reason_text(CODE) == GERMAN
+
+
+def test_a_language_defacto_does_not_translate_to_falls_back_to_english(defacto_client):
+    assert denial_reason_text(CODE, "it") == ENGLISH
+
+
+def test_a_code_costs_one_request_per_cache_period(defacto_client, contract_adapter):
+    denial_reason_text(CODE, "en")
+
+    assert denial_reason_text(CODE, "en") == ENGLISH
+    assert denial_reason_text(CODE, "fr") == FRENCH
+    assert translation_requests(contract_adapter) == 1
+
+
+def test_with_no_cache_period_every_lookup_asks_defacto(defacto_client, contract_adapter, settings):
+    settings.DEFACTO = {**settings.DEFACTO, "DENIAL_REASON_CACHE_SECONDS": 0}
+
+    denial_reason_text(CODE)
+    denial_reason_text(CODE)
+
+    assert translation_requests(contract_adapter) == 2
+
+
+def test_a_code_defacto_has_no_text_for_still_reads_as_a_sentence(defacto_client):
+    text = denial_reason_text("NEW_CODE_ADDED_LAST_WEEK", "en")
+
+    assert "NEW_CODE_ADDED_LAST_WEEK" not in text
+    assert text.endswith(".") and " " in text
+
+
+def test_an_empty_code_gets_the_generic_sentence_without_asking(defacto_client, contract_adapter):
+    assert denial_reason_text("", "fr") == GENERIC_TEXTS["fr"]
+    assert translation_requests(contract_adapter) == 0
+
+
+def test_when_defacto_is_unreachable_a_generic_sentence_is_shown_at_once(
+    defacto_client, control, contract_adapter
+):
+    control.add_fault("connection_reset", rate=1.0, path="/translation/")
+
+    assert denial_reason_text(CODE, "fr") == GENERIC_TEXTS["fr"]
+    asked = translation_requests(contract_adapter)
+    assert denial_reason_text("BORROWER_STATUS", "en") == GENERIC_TEXTS["en"]
+    # Later lookups do not wait for Defacto again while it is known to be down.
+    assert translation_requests(contract_adapter) == asked
+
+    control.clear_faults()
+    cache.clear()
+    assert denial_reason_text(CODE, "en") == ENGLISH
+
+
+def test_without_an_api_key_a_generic_sentence_is_shown(settings):
+    settings.DEFACTO = {**settings.DEFACTO, "API_KEY": ""}
+
+    assert denial_reason_text(CODE, "en") == GENERIC_TEXTS["en"]

@@ -1,0 +1,156 @@
+"""`manage.py seed_demo`: a demo marketplace with one seller per sandbox scenario."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from django_defacto.sandbox.scenarios import SCENARIOS, scenario_of_iban
+from example_project.marketplace.models import Buyer, Invoice, Seller
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Six users are created per seeding; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed() -> str:
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def luhn_valid(number: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(number)):
+        digit = int(char) * (2 if position % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+def snapshot() -> dict[str, list]:
+    return {
+        "users": list(get_user_model().objects.values_list("username", "password", "is_staff")),
+        "sellers": list(Seller.objects.values()),
+        "buyers": list(Buyer.objects.values()),
+        "invoices": list(Invoice.objects.values()),
+    }
+
+
+def test_one_seller_per_sandbox_scenario_each_with_a_login():
+    text = seed()
+    sellers = Seller.objects.select_related("user")
+    assert sorted(scenario_of_iban(seller.iban) for seller in sellers) == sorted(SCENARIOS)
+    assert len({seller.iban for seller in sellers}) == len(SCENARIOS)
+    for seller in sellers:
+        scenario = scenario_of_iban(seller.iban)
+        username = "seller-" + scenario.lower().replace("_", "-")
+        assert seller.user.username == username
+        assert Client().login(username=username, password="demo")
+        assert f"{username}  " in text
+        assert scenario in text
+        assert seller.iban in text
+
+
+def test_sellers_and_buyers_are_french_companies_with_valid_sirens():
+    seed()
+    companies = list(Seller.objects.all()) + list(Buyer.objects.all())
+    assert Buyer.objects.count() == 2
+    for company in companies:
+        assert len(company.legal_identifier) == 9
+        assert luhn_valid(company.legal_identifier), company
+        assert company.identifier_type == "siren"
+    assert all(s.name.endswith((" SAS", " SARL", " SA")) for s in Seller.objects.all())
+    assert all(s.country == "FR" and s.email for s in Seller.objects.all())
+
+
+def test_three_invoices_per_seller_in_cents_due_in_30_to_60_days():
+    seed()
+    today = timezone.localdate()
+    for seller in Seller.objects.all():
+        invoices = list(seller.invoices.all())
+        assert len(invoices) == 3
+        for invoice in invoices:
+            assert isinstance(invoice.net_amount, int)
+            assert invoice.tax_amount == invoice.net_amount // 5  # 20 % VAT
+            assert invoice.total_amount > 100_000  # over 1,000 EUR
+            assert invoice.issued_on < today
+            assert timedelta(days=30) <= invoice.due_on - today <= timedelta(days=60)
+            assert invoice.buyer_id is not None
+    assert Invoice.objects.values("buyer").distinct().count() == 2
+
+
+def test_the_admin_login_is_a_staff_superuser():
+    text = seed()
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_staff and admin.is_superuser
+    assert admin.check_password("admin")
+    assert "admin     " in text
+    assert "local demo only" in text
+
+
+def test_running_it_again_changes_nothing_and_says_so():
+    first = seed()
+    assert "Demo data created: 6 users, 5 sellers, 2 buyers, 15 invoices." in first
+    before = snapshot()
+    second = seed()
+    assert "Demo data already present: nothing changed." in second
+    assert snapshot() == before
+    assert "seller-success  " in second  # the logins are still shown
+
+
+def test_the_seeded_admin_can_browse_the_marketplace_and_download_an_invoice_pdf():
+    seed()
+    browser = Client()
+    assert browser.login(username="admin", password="admin")
+    for model in ("seller", "buyer", "invoice"):
+        assert browser.get(reverse(f"admin:marketplace_{model}_changelist")).status_code == 200
+    invoice = Invoice.objects.get(number="ATL-0001")
+    page = browser.get(reverse("admin:marketplace_invoice_change", args=[invoice.pk]))
+    pdf_url = reverse("admin:marketplace_invoice_pdf", args=[invoice.pk])
+    assert pdf_url in page.content.decode()
+    response = browser.get(pdf_url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert 'filename="ATL-0001.pdf"' in response["Content-Disposition"]
+    assert response.content.startswith(b"%PDF")
+
+
+def test_a_seller_without_staff_rights_cannot_download_invoice_pdfs():
+    seed()
+    browser = Client()
+    assert browser.login(username="seller-success", password="demo")
+    invoice = Invoice.objects.get(number="ATL-0001")
+    response = browser.get(reverse("admin:marketplace_invoice_pdf", args=[invoice.pk]))
+    assert response.status_code == 302  # sent to the admin login page
+    assert not response.content.startswith(b"%PDF")
+
+
+def test_the_demo_sellers_invoices_follow_their_scenario_when_cashed_in(defacto_client, control):
+    # The demo's point: the success seller's invoices are all financeable within one credit
+    # line, and the reject seller's are declined with a reason.
+    from django_defacto.services import borrowers, loans
+
+    seed()
+    outcomes = {}
+    for username in ("seller-success", "seller-reject"):
+        seller = Seller.objects.get(user__username=username)
+        borrower = borrowers.enroll_seller(seller, terms_accepted_at=timezone.now())
+        control.advance_clock(5)  # the credit line opens 3 s after signing
+        borrowers.refresh_credit_lines(borrowers.refresh_borrower(borrower))
+        outcomes[username] = [
+            loans.cash_in_now(invoice) for invoice in seller.invoices.order_by("number")
+        ]
+    assert [loan.status for loan in outcomes["seller-success"]] == ["TO_VALIDATE"] * 3
+    assert [loan.status for loan in outcomes["seller-reject"]] == ["DECLINED"] * 3
+    assert all(loan.denial_reason for loan in outcomes["seller-reject"])
