@@ -16,9 +16,7 @@ from typing import Any
 
 from celery import shared_task
 from django.db import models
-from django.utils.translation import gettext
 
-from .conf import get_adapter
 from .exceptions import DefactoServiceError
 from .models import Borrower, Loan
 from .models.payloads import aware_datetime
@@ -26,26 +24,6 @@ from .services import borrowers as borrower_services
 from .services import loans as loan_services
 
 logger = logging.getLogger(__name__)
-
-
-def enroll_borrower(borrower: Borrower) -> Borrower:
-    """Enroll a Borrower row that is not enrolled yet (e.g. after a failed attempt),
-    from the marketplace's seller it names, keeping any recorded T&C acceptance."""
-    seller = get_adapter().get_seller(borrower.seller_key)
-    if seller is None:
-        raise DefactoServiceError(
-            gettext("The marketplace no longer knows this seller (%(key)s).")
-            % {"key": borrower.seller_key},
-            code="seller_not_found",
-        )
-    return borrower_services.enroll_seller(seller, terms_accepted_at=borrower.terms_accepted_at)
-
-
-def refresh_borrower(borrower: Borrower) -> Borrower:
-    """The borrower's status and its credit lines, as Defacto has them now."""
-    borrower = borrower_services.refresh_borrower(borrower)
-    borrower_services.refresh_credit_lines(borrower)
-    return borrower
 
 
 def for_each(
@@ -90,7 +68,7 @@ def change_repayment_dates(loan_ids: list[str], to_repay_at: str) -> dict[str, A
 
 @shared_task(name="django_defacto.enroll_borrowers")
 def enroll_borrowers(borrower_ids: list[str]) -> dict[str, Any]:
-    return for_each(Borrower, borrower_ids, enroll_borrower)
+    return for_each(Borrower, borrower_ids, borrower_services.enroll_borrower)
 
 
 @shared_task(name="django_defacto.record_terms_acceptances")
@@ -105,4 +83,4 @@ def record_terms_acceptances(borrower_ids: list[str], accepted_at: str) -> dict[
 
 @shared_task(name="django_defacto.refresh_borrowers")
 def refresh_borrowers(borrower_ids: list[str]) -> dict[str, Any]:
-    return for_each(Borrower, borrower_ids, refresh_borrower)
+    return for_each(Borrower, borrower_ids, borrower_services.refresh_borrower_and_credit_lines)

@@ -9,6 +9,7 @@ from typing import Any
 
 from django_defacto.client import DefactoClient
 from django_defacto.sandbox.control import SandboxControl
+from django_defacto.sandbox.scenarios import SCENARIO_IBANS
 
 
 def ready_borrower(client: DefactoClient, control: SandboxControl) -> dict[str, Any]:
@@ -45,3 +46,19 @@ def loan_request(
     }
     body.update(extra)
     return body
+
+
+def small_loans(
+    client: DefactoClient, borrower: dict[str, Any], count: int
+) -> list[dict[str, Any]]:
+    """`count` one-euro loans, decided at once: they wait in TO_VALIDATE for consent."""
+    now = datetime.now(timezone.utc)
+    body = {
+        "amount": 100,
+        "borrower": {"identifier": borrower["identifier"]},
+        "loan_to": {"account_number": SCENARIO_IBANS["SUCCESS"]},
+        "to_pay_at": now.isoformat(),
+        "to_repay_at": (now + timedelta(days=30)).isoformat(),
+        "wait_for_validation": True,
+    }
+    return [client.loans.create(dict(body)) for _ in range(count)]

@@ -12,16 +12,10 @@ from django.http import HttpRequest
 ADMIN_CSS = "django_defacto/admin.css"
 
 
-class MirrorAdmin(admin.ModelAdmin):
-    """A view-only admin: change pages show every field read-only."""
+class NoHandEdits:
+    """Nobody adds, edits or deletes Defacto's rows by hand."""
 
-    list_per_page = 50
-    show_full_result_count = False
-
-    class Media:
-        css = {"all": [ADMIN_CSS]}
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -29,6 +23,16 @@ class MirrorAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class MirrorAdmin(NoHandEdits, admin.ModelAdmin):
+    """A view-only admin: change pages show every field read-only."""
+
+    list_per_page = 50
+    show_full_result_count = False
+
+    class Media:
+        css = {"all": [ADMIN_CSS]}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # Every field shown, even if a subclass grants the change permission.
@@ -42,7 +46,7 @@ class MirrorAdmin(admin.ModelAdmin):
         return list(dict.fromkeys([*declared, *shown]))
 
 
-class MirrorInline(admin.TabularInline):
+class MirrorInline(NoHandEdits, admin.TabularInline):
     """A read-only inline of rows that belong to the parent (a loan's events, payments):
     whoever may view the parent may view them."""
 
@@ -50,15 +54,6 @@ class MirrorInline(admin.TabularInline):
     max_num = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return list(self.fields or ())

@@ -39,7 +39,7 @@ ENROLL = BulkAction(
         "they are; a seller whose terms acceptance is recorded is signed at once."
     ),
     button=_("Enroll them"),
-    run=lambda borrower, data: tasks.enroll_borrower(borrower),
+    run=lambda borrower, data: borrower_services.enroll_borrower(borrower),
     task=tasks.enroll_borrowers,
 )
 RECORD_TERMS = BulkAction(
@@ -76,7 +76,7 @@ REFRESH = BulkAction(
         "at Defacto."
     ),
     button=_("Refresh them"),
-    run=lambda borrower, data: tasks.refresh_borrower(borrower),
+    run=lambda borrower, data: borrower_services.refresh_borrower_and_credit_lines(borrower),
     outcome=_refresh_outcome,
     task=tasks.refresh_borrowers,
 )

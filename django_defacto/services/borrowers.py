@@ -264,3 +264,23 @@ def current_credit_line(borrower: Borrower) -> CreditLine | None:
         .order_by(F("start_date").desc(nulls_last=True), "-pk")
         .first()
     )
+
+
+def enroll_borrower(borrower: Borrower) -> Borrower:
+    """Enroll a Borrower row that is not enrolled yet (e.g. after a failed attempt),
+    from the marketplace's seller it names, keeping any recorded T&C acceptance."""
+    seller = get_adapter().get_seller(borrower.seller_key)
+    if seller is None:
+        raise DefactoServiceError(
+            gettext("The marketplace no longer knows this seller (%(key)s).")
+            % {"key": borrower.seller_key},
+            code="seller_not_found",
+        )
+    return enroll_seller(seller, terms_accepted_at=borrower.terms_accepted_at)
+
+
+def refresh_borrower_and_credit_lines(borrower: Borrower) -> Borrower:
+    """The borrower's status and its credit lines, as Defacto has them now."""
+    borrower = refresh_borrower(borrower)
+    refresh_credit_lines(borrower)
+    return borrower

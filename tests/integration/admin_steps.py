@@ -3,14 +3,32 @@ read the messages a page reports."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import models
 from django.test import Client
 from django.urls import reverse
+
+_staff_numbers = itertools.count(1)
+
+
+def staff_client(*codenames: str) -> Client:
+    """A logged-in staff member holding only these django_defacto permissions."""
+    user = get_user_model().objects.create_user(
+        f"staff{next(_staff_numbers)}", password="pw", is_staff=True
+    )
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="django_defacto", codename__in=codenames)
+    )
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def changelist_url(model_name: str) -> str:

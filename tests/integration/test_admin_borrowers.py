@@ -3,13 +3,9 @@ Defacto's terms, and its credit line at a glance."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -24,6 +20,7 @@ from tests.integration.admin_steps import (
     confirm_action,
     messages_of,
     run_action,
+    staff_client,
 )
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_seller
@@ -31,19 +28,6 @@ from tests.marketplace import make_seller
 pytestmark = pytest.mark.django_db
 
 ENROLL_URL = "admin:django_defacto_borrower_enroll"
-_numbers = itertools.count(1)
-
-
-def staff_client(*codenames: str) -> Client:
-    user = get_user_model().objects.create_user(
-        f"ops{next(_numbers)}", password="pw", is_staff=True
-    )
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="django_defacto", codename__in=codenames)
-    )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def seller_key(seller) -> str:

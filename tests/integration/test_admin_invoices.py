@@ -3,13 +3,9 @@ confirm), and the other read-only mirrors: credit lines, payments and bills."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -17,26 +13,19 @@ from django.utils.formats import date_format
 from django_defacto.conf import get_adapter
 from django_defacto.models import Bill, CreditLine, Invoice, Loan, LoanStatus, Payment
 from django_defacto.services.eligibility import check_eligibility
-from tests.integration.admin_steps import action_names, change_url, changelist_url, messages_of
+from tests.integration.admin_steps import (
+    action_names,
+    change_url,
+    changelist_url,
+    messages_of,
+    staff_client,
+)
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice, make_seller
 
 pytestmark = pytest.mark.django_db
 
 CASH_IN_URL = "admin:django_defacto_invoice_cash_in"
-_numbers = itertools.count(1)
-
-
-def staff_client(*codenames: str) -> Client:
-    user = get_user_model().objects.create_user(
-        f"clerk{next(_numbers)}", password="pw", is_staff=True
-    )
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="django_defacto", codename__in=codenames)
-    )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def invoice_key(invoice) -> str:

@@ -9,8 +9,6 @@ from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -27,6 +25,7 @@ from tests.integration.admin_steps import (
     confirm_action,
     messages_of,
     run_action,
+    staff_client,
 )
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice
@@ -72,18 +71,6 @@ def approved_loan(defacto_client, control) -> Loan:
     loan = cash_in_now(make_invoice(seller))
     assert loan.status == S.TO_VALIDATE, loan.request_error
     return loan
-
-
-def staff_client(*codenames: str) -> Client:
-    user = get_user_model().objects.create_user(
-        f"staff{next(_numbers)}", password="pw", is_staff=True
-    )
-    user.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="django_defacto", codename__in=codenames)
-    )
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # ---- the list ------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import socket
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -15,10 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_defacto.models import Borrower, CreditLine, Invoice, Loan
-from django_defacto.sandbox.scenarios import SCENARIO_IBANS
 from django_defacto.services.records import apply_borrower
 from django_defacto.services.sync import sync_loans
-from tests.journeys import loan_request, ready_borrower
+from tests.journeys import loan_request, ready_borrower, small_loans
 
 pytestmark = pytest.mark.django_db
 
@@ -28,20 +26,6 @@ SANDBOX_PAGE_SIZE = 100
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
-
-
-def small_loans(client, borrower: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """`count` one-euro loans, decided at once: they wait in TO_VALIDATE for consent."""
-    now = datetime.now(timezone.utc)
-    body = {
-        "amount": 100,
-        "borrower": {"identifier": borrower["identifier"]},
-        "loan_to": {"account_number": SCENARIO_IBANS["SUCCESS"]},
-        "to_pay_at": now.isoformat(),
-        "to_repay_at": (now + timedelta(days=30)).isoformat(),
-        "wait_for_validation": True,
-    }
-    return [client.loans.create(dict(body)) for _ in range(count)]
 
 
 def run_sync(*args: str, stderr: io.StringIO | None = None) -> tuple[str, str]:

@@ -11,7 +11,6 @@ import pytest
 
 from django_defacto.models import Bill, Borrower, CreditLine, Invoice, Loan, LoanStatus, Payment
 from django_defacto.sandbox.clock import first_of_next_month
-from django_defacto.sandbox.scenarios import SCENARIO_IBANS
 from django_defacto.services.records import apply_borrower
 from django_defacto.services.sync import (
     previous_calendar_month,
@@ -20,25 +19,11 @@ from django_defacto.services.sync import (
     sync_credit_lines,
     sync_loans,
 )
-from tests.journeys import loan_request, ready_borrower
+from tests.journeys import loan_request, ready_borrower, small_loans
 
 pytestmark = pytest.mark.django_db
 
 UTC = timezone.utc
-
-
-def small_loans(client, borrower: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """`count` one-euro loans, decided at once: they wait in TO_VALIDATE for consent."""
-    now = datetime.now(UTC)
-    body = {
-        "amount": 100,
-        "borrower": {"identifier": borrower["identifier"]},
-        "loan_to": {"account_number": SCENARIO_IBANS["SUCCESS"]},
-        "to_pay_at": now.isoformat(),
-        "to_repay_at": (now + timedelta(days=30)).isoformat(),
-        "wait_for_validation": True,
-    }
-    return [client.loans.create(dict(body)) for _ in range(count)]
 
 
 def enrolled_here(payload: dict[str, Any]) -> Borrower:
