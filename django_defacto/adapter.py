@@ -54,7 +54,6 @@ class InvoiceDetails:
     due_at: datetime
     buyer: Buyer
     payee_iban: str  # the account the buyer pays, as printed on the invoice
-    pdf: bytes
     net_amount: int | None = None
     tax_amount: int | None = None
     to_pay_amount: int | None = None
@@ -118,8 +117,13 @@ class MarketplaceAdapter:
         raise NotImplementedError("MarketplaceAdapter.invoice_seller")
 
     def invoice_details(self, invoice: Any) -> InvoiceDetails:
-        """Required: the invoice's number, amounts, dates, buyer, payee IBAN and PDF."""
+        """Required: the invoice's number, amounts, dates, buyer and payee IBAN. Called for
+        every eligibility check, so keep it cheap: the PDF comes from `invoice_pdf`."""
         raise NotImplementedError("MarketplaceAdapter.invoice_details")
+
+    def invoice_pdf(self, invoice: Any) -> bytes:
+        """Required: the invoice's PDF, sent to Defacto only with a loan request."""
+        raise NotImplementedError("MarketplaceAdapter.invoice_pdf")
 
     def invoice_key(self, invoice: Any) -> str:
         return model_key(invoice)
@@ -155,7 +159,7 @@ class MarketplaceAdapter:
                 "name": seller.name,
             },
             "to_account": {"account_number": details.payee_iban, "account_number_type": "iban"},
-            "document": base64.b64encode(details.pdf).decode("ascii"),
+            "document": base64.b64encode(self.invoice_pdf(invoice)).decode("ascii"),
         }
         for name in ("net_amount", "tax_amount", "to_pay_amount"):
             value = getattr(details, name)

@@ -64,5 +64,7 @@ class MarketplaceAdapter(BaseAdapter):
                 name=invoice.buyer.name,
             ),
             payee_iban=invoice.seller.iban,
-            pdf=invoice_pdf(invoice),
         )
+
+    def invoice_pdf(self, invoice: Invoice) -> bytes:
+        return invoice_pdf(invoice)
