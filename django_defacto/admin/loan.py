@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -228,8 +229,12 @@ class LoanAdmin(MirrorAdmin):
     )
 
     @admin.display(description=_("loan"), ordering="defacto_id")
-    def reference(self, loan: Loan) -> str:
-        return str(loan)
+    def reference(self, loan: Loan) -> SafeString:
+        # The first characters tell loans apart in a list; the full id is in the tooltip
+        # and on the change page.
+        full = str(loan)
+        short = (loan.defacto_id or str(loan.pk))[:8]
+        return format_html('<span title="{}">{}</span>', full, short)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, loan: Loan) -> SafeString:
