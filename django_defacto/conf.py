@@ -41,6 +41,19 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGE": "",
     # Admin actions over more selected rows than this run in a Celery task.
     "ADMIN_BACKGROUND_THRESHOLD": 20,
+    # Webhooks: the receiver's public URL (without the token) for `defacto_webhooks sync`,
+    # the largest body accepted, and how long processed events are kept.
+    "WEBHOOK_PUBLIC_URL": "",
+    "WEBHOOK_MAX_BODY_BYTES": 256 * 1024,
+    "WEBHOOK_RETENTION_DAYS": 30,
+    # Polling of pending decisions: seconds between checks of one loan, step by step;
+    # the last step repeats until Defacto decides. Loans are asked for a page at a time.
+    "POLL_INTERVALS": (10, 30, 60, 300, 900, 3600, 6 * 3600),
+    "POLL_PAGE_SIZE": 100,
+    # Day of the month when the previous month's bills are synced.
+    "BILLS_SYNC_DAY": 1,
+    # Tell sellers (through the adapter) about decisions that arrive after they left.
+    "NOTIFY_SELLERS": True,
 }
 
 
@@ -64,6 +77,13 @@ class DefactoSettings:
     denial_reason_cache_seconds: int
     language: str
     admin_background_threshold: int = 20
+    webhook_public_url: str = ""
+    webhook_max_body_bytes: int = 256 * 1024
+    webhook_retention_days: int = 30
+    poll_intervals: tuple[int, ...] = (10, 30, 60, 300, 900, 3600, 6 * 3600)
+    poll_page_size: int = 100
+    bills_sync_day: int = 1
+    notify_sellers: bool = True
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -98,6 +118,13 @@ def defacto_settings() -> DefactoSettings:
         denial_reason_cache_seconds=int(merged["DENIAL_REASON_CACHE_SECONDS"]),
         language=str(merged["LANGUAGE"] or ""),
         admin_background_threshold=int(merged["ADMIN_BACKGROUND_THRESHOLD"]),
+        webhook_public_url=str(merged["WEBHOOK_PUBLIC_URL"] or ""),
+        webhook_max_body_bytes=int(merged["WEBHOOK_MAX_BODY_BYTES"]),
+        webhook_retention_days=int(merged["WEBHOOK_RETENTION_DAYS"]),
+        poll_intervals=tuple(int(step) for step in merged["POLL_INTERVALS"]) or (60,),
+        poll_page_size=int(merged["POLL_PAGE_SIZE"]),
+        bills_sync_day=int(merged["BILLS_SYNC_DAY"]),
+        notify_sellers=bool(merged["NOTIFY_SELLERS"]),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

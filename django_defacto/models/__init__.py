@@ -13,6 +13,7 @@ from .statuses import (
     LoanStatus,
     PaymentStatus,
 )
+from .webhook_event import WebhookEvent, WebhookEventState
 
 __all__ = [
     "Bill",
@@ -27,5 +28,7 @@ __all__ = [
     "LoanStatus",
     "Payment",
     "PaymentStatus",
+    "WebhookEvent",
+    "WebhookEventState",
     "salt_id_for",
 ]

@@ -17,11 +17,11 @@ from typing import Any
 from celery import shared_task
 from django.db import models
 
-from .exceptions import DefactoServiceError
-from .models import Borrower, Loan
-from .models.payloads import aware_datetime
-from .services import borrowers as borrower_services
-from .services import loans as loan_services
+from ..exceptions import DefactoServiceError
+from ..models import Borrower, Loan
+from ..models.payloads import aware_datetime
+from ..services import borrowers as borrower_services
+from ..services import loans as loan_services
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class WebhookEventState(models.TextChoices):
+    RECEIVED = "RECEIVED", _("Received")
+    PROCESSED = "PROCESSED", _("Processed")
+    FAILED = "FAILED", _("Failed")
+    IGNORED = "IGNORED", _("Ignored")
+
+
+class WebhookEvent(models.Model):
+    """One notification Defacto delivered, stored before anything acts on it.
+
+    Defacto delivers at least once and in any order; `dedupe_key` (the notification's
+    id, or a hash of the body when it has none) makes a repeated delivery a counter
+    increment instead of a second processing. The payload is a hint: processing fetches
+    the entity from Defacto before changing anything.
+    """
+
+    dedupe_key = models.CharField(_("dedupe key"), max_length=128, unique=True)
+    event_type = models.CharField(_("event"), max_length=64, db_index=True)
+    entity_type = models.CharField(_("entity type"), max_length=32, blank=True)
+    entity_id = models.CharField(_("entity id"), max_length=64, blank=True, db_index=True)
+    status = models.CharField(_("status"), max_length=32, blank=True)
+    occurred_at = models.DateTimeField(_("happened"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    deliveries = models.PositiveIntegerField(_("deliveries"), default=1)
+    body = models.JSONField(_("body"), default=dict, blank=True)
+    state = models.CharField(
+        _("processing"),
+        max_length=16,
+        choices=WebhookEventState.choices,
+        default=WebhookEventState.RECEIVED,
+        db_index=True,
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    traceback = models.TextField(_("traceback"), blank=True)
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        ordering = ["-received_at", "-id"]
+        permissions = [("reprocess_webhookevent", _("Can reprocess a webhook event"))]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.entity_id}".strip()
