@@ -9,8 +9,13 @@ INSTALLED := $(VENV)/.installed
 .PHONY: demo test test-postgres lint format bench sandbox clean
 
 # The database tests run a second time on this PostgreSQL server when it answers;
-# REQUIRE_POSTGRES=1 (set by CI) turns an unreachable server into a failure.
+# REQUIRE_POSTGRES=1 (set by CI) turns an unreachable server into a failure. The tests
+# with real Celery workers (tests/workers) run in that leg when Redis answers too, on
+# its database 15, which they empty; REQUIRE_REDIS=1 (set by CI) makes them mandatory.
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/django_defacto
+REDIS_URL ?= redis://127.0.0.1:6379/15
+# `make demo DEMO_ARGS=--exit-after-journey` runs the journey and stops (CI does this).
+DEMO_ARGS ?=
 
 $(INSTALLED): setup.cfg pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -26,7 +31,7 @@ $(INSTALLED): setup.cfg pyproject.toml
 demo: $(INSTALLED)
 	@$(BIN)/python manage.py migrate --noinput --verbosity 0
 	@$(BIN)/python manage.py seed_demo
-	@$(BIN)/python manage.py cash_in_journey
+	@$(BIN)/python manage.py run_demo $(DEMO_ARGS)
 
 test: $(INSTALLED)
 	@$(BIN)/ruff check .
@@ -36,8 +41,15 @@ test: $(INSTALLED)
 
 test-postgres: $(INSTALLED)
 	@if $(BIN)/python -m tests.postgres_probe "$(POSTGRES_URL)"; then \
-		echo "Database tests on PostgreSQL ($(POSTGRES_URL))"; \
-		DATABASE_URL="$(POSTGRES_URL)" DEFACTO_TEST_DATABASE=postgres $(BIN)/pytest -q tests/integration; \
+		if $(BIN)/python -m tests.redis_probe "$(REDIS_URL)"; then \
+			redis=1; echo "Database tests on PostgreSQL ($(POSTGRES_URL)), workers on Redis ($(REDIS_URL))"; \
+		elif [ -n "$$REQUIRE_REDIS" ]; then \
+			echo "Redis is required but does not answer at $(REDIS_URL)"; exit 1; \
+		else \
+			redis=; echo "Database tests on PostgreSQL ($(POSTGRES_URL)); Redis does not answer at $(REDIS_URL): the worker tests are skipped."; \
+		fi; \
+		DATABASE_URL="$(POSTGRES_URL)" DEFACTO_TEST_DATABASE=postgres DEFACTO_TEST_REDIS=$$redis \
+			DEFACTO_TEST_REDIS_URL="$(REDIS_URL)" $(BIN)/pytest -q tests/integration tests/workers; \
 	elif [ -n "$$REQUIRE_POSTGRES" ]; then \
 		echo "PostgreSQL is required but does not answer at $(POSTGRES_URL)"; exit 1; \
 	else \

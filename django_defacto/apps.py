@@ -9,5 +9,9 @@ class DefactoConfig(AppConfig):
 
     def ready(self) -> None:
         from .checks import register_checks
+        from .tasks import load_tasks
 
         register_checks()
+        # Registers the tasks with Celery (the tasks package itself imports none, so that
+        # settings may import its `schedule`).
+        load_tasks()

@@ -1,12 +1,17 @@
 """Settings of the example marketplace.
 
 Everything comes from the environment or an optional `.env` file next to `manage.py`;
-the defaults run offline: SQLite, the local sandbox, an in-memory Celery broker.
+the defaults run offline: SQLite, the local sandbox, and a Celery broker kept in files
+under `.celery/` (kombu's filesystem transport), so `make demo` needs no server.
+Production sets `CELERY_BROKER_URL` to Redis or RabbitMQ (see docs/deploying.md).
 """
 
 from pathlib import Path
 
+import django
 import environ
+
+from django_defacto.tasks.schedule import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -58,6 +63,15 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The demo's web server, worker and beat write to one SQLite file at once: wait for a
+    # lock instead of failing at once, and take the write lock when a transaction starts
+    # (a read lock upgraded later fails immediately when another writer holds it).
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    if django.VERSION >= (5, 1):
+        DATABASES["default"]["OPTIONS"].update(
+            transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+        )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
@@ -72,12 +86,61 @@ DEFACTO = {
     "ENVIRONMENT": "sandbox",
     "MAX_RETRIES": env.int("DEFACTO_MAX_RETRIES", default=3),
     "ADAPTER": "example_project.marketplace.defacto_adapter.MarketplaceAdapter",
-    "WEBHOOK_TOKENS": env.list("DEFACTO_WEBHOOK_TOKEN", default=[]),
+    # The demo subscribes the sandbox to http://127.0.0.1:8000/defacto/webhooks/?token=<the
+    # first token>; a comma-separated list lets an old and a new token work during rotation.
+    "WEBHOOKS_ENABLED": env.bool("DEFACTO_WEBHOOKS_ENABLED", default=True),
+    "WEBHOOK_TOKENS": env.list("DEFACTO_WEBHOOK_TOKEN", default=["demo-webhook-token"]),
+    "WEBHOOK_PUBLIC_URL": env(
+        "DEFACTO_WEBHOOK_PUBLIC_URL", default="http://127.0.0.1:8000/defacto/webhooks/"
+    ),
+    "POLL_PAGE_SIZE": env.int("DEFACTO_POLL_PAGE_SIZE", default=100),
 }
 
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="memory://")
-# Without a worker, tasks run in the process that queues them.
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+# The periodic sweeps lock themselves in the cache so a run never overlaps the previous
+# one; with workers on several machines the cache must be shared, e.g.
+# CACHE_URL=rediscache://127.0.0.1:6379/1 (docs/deploying.md).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# Celery. Tasks go to a worker (`celery -A example_project worker -B`, started by
+# `make demo`); CELERY_TASK_ALWAYS_EAGER=1 runs them in the process that queues them
+# instead (the test suite does this; see tests/conftest.py).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
+# The demo broker's messages, beat's schedule and the demo's logs.
+CELERY_DIR = Path(env("CELERY_DIR", default=str(BASE_DIR / ".celery")))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # One folder serves as both ends of the queue; example_project/celery.py creates it.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(CELERY_DIR / "queue"),
+        "data_folder_out": str(CELERY_DIR / "queue"),
+        "processed_folder": str(CELERY_DIR / "processed"),
+        "control_folder": str(CELERY_DIR / "control"),
+        "store_processed": False,
+    }
+else:
+    # Redis (and SQS) hand a message that was not acknowledged within the visibility
+    # timeout to another worker. With acks_late, that is how the task of a worker that
+    # died is redone; it must exceed the longest task plus its countdown (docs/deploying.md).
+    _visibility_timeout = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": _visibility_timeout,
+        # How often a worker looks for such messages (kombu's default is every ~100 s).
+        "unacked_restore_interval": max(1, min(10, _visibility_timeout // 3)),
+        "unacked_restore_throttle": 1,
+    }
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# A task is acknowledged once done, so a worker lost mid-task leaves it to another one;
+# django_defacto's tasks are idempotent. One message at a time per process keeps a slow
+# task from holding others back.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
+CELERY_TIMEZONE = TIME_ZONE
+# django_defacto's periodic tasks (polling of pending decisions, the daily
+# reconciliation, the monthly bills); DEFACTO_BEAT_SCHEDULE=0 runs beat without them.
+CELERY_BEAT_SCHEDULE = beat_schedule() if env.bool("DEFACTO_BEAT_SCHEDULE", default=True) else {}
 
 LOGGING = {
     "version": 1,

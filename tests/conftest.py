@@ -65,6 +65,18 @@ def defacto_client(client: DefactoClient) -> Iterator[DefactoClient]:
         yield client
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Tasks run in the test process that queues them, on an in-memory broker: the example
+    settings send them to a worker. tests/workers starts real workers of its own."""
+    from django.conf import settings
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_BROKER_URL = "memory://"
+    from example_project.celery import app
+
+    app.conf.update(task_always_eager=True, broker_url="memory://")
+
+
 def _on_postgres() -> bool:
     from django.conf import settings
 
@@ -73,16 +85,26 @@ def _on_postgres() -> bool:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`postgres` tests run in the PostgreSQL leg (`make test-postgres`); that leg refuses to
-    run on any other database, so it can never pass by skipping them."""
+    run on any other database, so it can never pass by skipping them. `workers` tests (real
+    Celery workers) also need Redis: with DEFACTO_TEST_REDIS=1 they must run, and an
+    unreachable Redis fails them instead of skipping (tests/workers/conftest.py)."""
+    if os.environ.get("DEFACTO_TEST_REDIS") == "1" and not _on_postgres():
+        raise pytest.UsageError("DEFACTO_TEST_REDIS=1 needs DATABASE_URL on PostgreSQL")
     if os.environ.get("DEFACTO_TEST_DATABASE") == "postgres":
         if not _on_postgres():
             raise pytest.UsageError(
                 "DEFACTO_TEST_DATABASE=postgres but DATABASE_URL is not PostgreSQL"
             )
+    elif not _on_postgres():
+        skip = pytest.mark.skip(reason="needs PostgreSQL: runs in `make test-postgres`")
+        for item in items:
+            if "postgres" in item.keywords or "workers" in item.keywords:
+                item.add_marker(skip)
         return
-    if _on_postgres():
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL: runs in `make test-postgres`")
-    for item in items:
-        if "postgres" in item.keywords:
-            item.add_marker(skip)
+    if os.environ.get("DEFACTO_TEST_REDIS") != "1":
+        skip = pytest.mark.skip(
+            reason="needs Redis: runs in `make test-postgres` when Redis answers"
+        )
+        for item in items:
+            if "workers" in item.keywords:
+                item.add_marker(skip)

@@ -36,6 +36,17 @@ def announce_loan(applied: Applied) -> None:
         send_on_commit(signals.loan_closed, Loan, loan=loan)
 
 
+def queue_seller_notification(loan: Loan, status: str) -> None:
+    """Queue the `notify_seller` task once the current transaction commits."""
+
+    def queue() -> None:
+        from ..tasks.notifications import notify_seller
+
+        notify_seller.delay(str(loan.pk), status)
+
+    transaction.on_commit(queue, robust=True)
+
+
 def announce_borrower(applied: Applied) -> None:
     borrower: Borrower = applied.instance
     if applied.status_changed and borrower.status == BorrowerStatus.READY:

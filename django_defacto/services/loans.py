@@ -249,6 +249,24 @@ def cash_in_now(
         _mark_failed(loan, gettext("The loan request could not be prepared: %s") % error)
         raise
     loan, _ = _send(loan, body)
+    return _record_what_the_seller_saw(loan)
+
+
+def _record_what_the_seller_saw(loan: Loan) -> Loan:
+    """Stamp the status the request returns with (under the row lock, so a decision
+    applied meanwhile is either already in it or finds the stamp and is announced later),
+    and schedule a check when the answer leaves the loan awaiting a decision."""
+    from .polling import next_check_at
+
+    with transaction.atomic():
+        loan = Loan.objects.select_for_update().get(pk=loan.pk)
+        changes: dict[str, Any] = {}
+        if not loan.seller_notified_status:
+            changes.update(seller_notified_status=loan.status, seller_notified_at=timezone.now())
+        if loan.is_awaiting_decision and loan.next_poll_at is None:
+            changes["next_poll_at"] = next_check_at(loan)
+        if changes:
+            update_fields(loan, **changes)
     return loan
 
 

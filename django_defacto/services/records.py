@@ -11,13 +11,24 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
+from ..conf import defacto_settings
 from ..models import Bill, Borrower, CreditLine, Invoice, Loan, LoanEvent, Payment
 from ..models.payloads import aware_datetime, nested, text
-from ..models.statuses import LOAN_APPROVED, LoanStatus
-from .dispatch import announce_bill, announce_borrower, announce_credit_line, announce_loan
+from ..models.statuses import LOAN_APPROVED, LOAN_AWAITING_DECISION, LoanStatus
+from .dispatch import (
+    announce_bill,
+    announce_borrower,
+    announce_credit_line,
+    announce_loan,
+    queue_seller_notification,
+)
 from .mirror import Applied, PageResult, Payload, upsert, upsert_page
+
+# Defacto's answer to a loan request: yes (approved, whatever came after) or no.
+LOAN_DECIDED = LOAN_APPROVED | {LoanStatus.DECLINED}
 
 # POST /loans carries this metadata key so a loan found by a sync or a webhook before
 # the POST's own answer is matched to the local request instead of duplicated.
@@ -109,8 +120,11 @@ def apply_loan(payload: Payload, *, local: Loan | None = None) -> Applied:
     current = local or Loan.objects.filter(defacto_id=str(payload["id"])).first()
     if current is not None:
         extra = _keep_first_decision(current, extra)
-    applied = upsert(Loan, payload, extra=extra, existing=local)
-    _link_invoice(applied.instance, payload)
+    # One transaction, so the row lock taken by `upsert` covers the follow-up below.
+    with transaction.atomic():
+        applied = upsert(Loan, payload, extra=extra, existing=local)
+        _link_invoice(applied.instance, payload)
+        after_loan_changes([applied])
     announce_loan(applied)
     return applied
 
@@ -125,10 +139,76 @@ def _link_invoice(loan: Loan, payload: Payload) -> None:
 
 
 def apply_loan_page(payloads: Sequence[Payload]) -> PageResult:
-    result = upsert_page(Loan, payloads, relations=loan_relations, adopt=adopt_loan_requests)
+    with transaction.atomic():
+        result = upsert_page(Loan, payloads, relations=loan_relations, adopt=adopt_loan_requests)
+        after_loan_changes(result.applied)
     for applied in result.applied:
         announce_loan(applied)
     return result
+
+
+def after_loan_changes(applied: Sequence[Applied]) -> None:
+    """Follow-up of applied loan payloads, inside the transaction (and under the row
+    locks) that applied them: the polling schedule, and the announcement of a decision
+    that came after the seller's request returned without one."""
+    _schedule_checks(applied)
+    _stamp_late_decisions(applied)
+
+
+def _schedule_checks(applied: Sequence[Applied]) -> None:
+    """Loans awaiting a decision get a next check; the others need none."""
+    from .polling import next_check_at
+
+    awaiting = [
+        item.instance
+        for item in applied
+        if not item.stale
+        and item.instance.status in LOAN_AWAITING_DECISION
+        and item.instance.next_poll_at is None
+    ]
+    for loan in awaiting:
+        loan.next_poll_at = next_check_at(loan)
+    if awaiting:
+        Loan.objects.bulk_update(awaiting, ["next_poll_at"])
+    done = [
+        item.instance.pk
+        for item in applied
+        if item.instance.status not in LOAN_AWAITING_DECISION and item.instance.next_poll_at
+    ]
+    if done:
+        Loan.objects.filter(pk__in=done).update(next_poll_at=None)
+        for item in applied:
+            if item.instance.pk in done:
+                item.instance.next_poll_at = None
+
+
+def _stamp_late_decisions(applied: Sequence[Applied]) -> None:
+    """A decision reaching a loan whose seller was told "pending" (`seller_notified_status`
+    recorded at request time) is stamped on the row now, in the status change's own
+    transaction, and announced once it commits. The conditional update is what makes it
+    once: a repeated or concurrent application of the same decision finds the stamp."""
+    if not defacto_settings().notify_sellers:
+        return
+    for item in applied:
+        loan: Loan = item.instance
+        told = loan.seller_notified_status
+        if (
+            item.stale
+            or item.created
+            or not item.status_changed
+            or loan.status not in LOAN_DECIDED
+            or (item.old_status or "") in LOAN_DECIDED
+            or told not in LOAN_AWAITING_DECISION
+        ):
+            continue
+        # `seller_notified_at` stays empty until the notification is actually sent.
+        stamped = Loan.objects.filter(pk=loan.pk, seller_notified_status=told).update(
+            seller_notified_status=loan.status, seller_notified_at=None
+        )
+        if stamped:
+            loan.seller_notified_status = loan.status
+            loan.seller_notified_at = None
+            queue_seller_notification(loan, loan.status)
 
 
 def apply_borrower(payload: Payload, *, local: Borrower | None = None) -> Applied:

@@ -38,7 +38,7 @@ def run_check() -> str:
 
 
 def test_a_working_connection_is_reported_with_the_configuration(defacto_client, settings):
-    settings.DEFACTO = {**settings.DEFACTO, "API_KEY": TEST_API_KEY}
+    settings.DEFACTO = {**settings.DEFACTO, "API_KEY": TEST_API_KEY, "WEBHOOKS_ENABLED": False}
     text = run_check()
     assert "GET /hello: Hello from the Defacto sandbox!" in text
     assert f"Defacto at {IN_PROCESS_URL} accepts the API key." in text

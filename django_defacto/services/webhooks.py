@@ -1,0 +1,395 @@
+"""Defacto's webhook notifications: stored once per notification, then processed.
+
+Defacto delivers at least once, in any order, unsigned. The receiver stores each
+delivery (`record_delivery`) keyed by the notification's id so a repeat only counts a
+delivery; `process_event` then treats the payload as a hint: it fetches the entity from
+Defacto and applies it through `records`, whose forward-only upserts make processing
+idempotent and order-independent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import traceback as tracebacks
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from ..conf import DefactoConfigurationError, defacto_settings, get_client
+from ..models import Borrower, CreditLine, Invoice, Loan, Payment, WebhookEvent
+from ..models.payloads import aware_datetime, text
+from ..models.webhook_event import WebhookEventState
+from ..webhooks.auth import TOKEN_PARAMETER
+from . import records
+from .borrowers import PAGE_SIZE, refresh_borrower, refresh_credit_lines
+from .client_errors import defacto_call
+from .loan_actions import refresh_loan
+from .mirror import upsert
+
+logger = logging.getLogger("django_defacto.webhooks")
+
+State = WebhookEventState
+
+#: The event types `defacto_webhooks sync` subscribes to: every one this module acts on.
+HANDLED_EVENT_TYPES: tuple[str, ...] = (
+    "BorrowerFinancialProductCreated",
+    "BorrowerFinancialProductUpdated",
+    "CreditLine.BALANCE_UPDATED",
+    "CreditLine.CREATED",
+    "CreditLine.POOL_AMOUNT_UPDATED",
+    "Invoice.DECLINED",
+    "Invoice.DELETED",
+    "Invoice.SUBMITTED",
+    "Invoice.TO_EDIT",
+    "Invoice.VERIFIED",
+    "Loan.CANCELED",
+    "Loan.CLOSED",
+    "Loan.DECLINED",
+    "Loan.DELETED",
+    "Loan.INITIATED",
+    "Loan.ISSUE_DETECTED",
+    "Loan.PENDING_VALIDATION",
+    "Loan.SCHEDULED",
+    "Loan.SUBMITTED",
+    "Loan.TO_REPAY",
+    "Loan.TO_REPAY_FEES",
+    "Loan.TO_VALIDATE",
+    "Loan.VALIDATED",
+    "Payment.CANCELED",
+    "Payment.FAILED",
+    "Payment.INSTRUCTED",
+    "Payment.IN_TRANSIT",
+    "Payment.PAID",
+    "Payment.SCHEDULED",
+)
+
+# Column widths of WebhookEvent: a longer value from the payload is cut, never refused.
+_WIDTHS = {"event_type": 64, "entity_type": 32, "entity_id": 64, "status": 32}
+_DEDUPE_KEY_WIDTH = 128
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What storing one delivery did: the event, whether it was seen before, and whether
+    it should now be processed."""
+
+    event: WebhookEvent
+    repeated: bool
+    should_process: bool
+
+
+def dedupe_key(notification: dict[str, Any], body: bytes) -> str:
+    """The notification's id, or the SHA-256 of the raw body when it has none."""
+    notification_id = notification.get("id")
+    if isinstance(notification_id, (str, int)) and not isinstance(notification_id, bool):
+        key = str(notification_id).strip()
+        if key and len(key) <= _DEDUPE_KEY_WIDTH:
+            return key
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def _columns(notification: dict[str, Any]) -> dict[str, Any]:
+    state = notification.get("entity_state")
+    state = state if isinstance(state, dict) else {}
+    values = {
+        "event_type": text(notification.get("event_type")),
+        "entity_type": text(notification.get("entity_type")),
+        "entity_id": text(state.get("id")),
+        "status": text(notification.get("status")),
+    }
+    columns: dict[str, Any] = {name: value[: _WIDTHS[name]] for name, value in values.items()}
+    try:
+        columns["occurred_at"] = aware_datetime(notification.get("timestamp"))
+    except (TypeError, ValueError):
+        columns["occurred_at"] = None
+    return columns
+
+
+def record_delivery(notification: dict[str, Any], body: bytes) -> Delivery:
+    """Store one delivery of `notification` (its raw `body` gives the fallback key).
+
+    A repeat (same key) only counts one more delivery; it is worth processing again only
+    when the stored event FAILED. Safe against two deliveries of one notification at once:
+    the loser of the insert race counts as the repeat.
+    """
+    key = dedupe_key(notification, body)
+    with transaction.atomic():
+        existing = WebhookEvent.objects.select_for_update().filter(dedupe_key=key).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    event = WebhookEvent.objects.create(
+                        dedupe_key=key, body=notification, **_columns(notification)
+                    )
+                return Delivery(event, repeated=False, should_process=True)
+            except IntegrityError:
+                existing = WebhookEvent.objects.select_for_update().filter(dedupe_key=key).first()
+                if existing is None:
+                    raise
+        WebhookEvent.objects.filter(pk=existing.pk).update(deliveries=F("deliveries") + 1)
+        existing.refresh_from_db(fields=["deliveries"])
+        return Delivery(existing, repeated=True, should_process=existing.state == State.FAILED)
+
+
+# ---- processing -------------------------------------------------------------------------
+
+Handler = Callable[[WebhookEvent], None]
+
+
+def _entity_state(event: WebhookEvent) -> dict[str, Any]:
+    state = (event.body or {}).get("entity_state")
+    return state if isinstance(state, dict) else {}
+
+
+def _process_loan(event: WebhookEvent) -> None:
+    loan = Loan.objects.filter(defacto_id=event.entity_id).first()
+    if loan is not None:
+        refresh_loan(loan)
+        return
+    # Not mirrored yet: a request whose answer is still on its way (its metadata key
+    # links it) or a loan made elsewhere on the account.
+    with defacto_call(gettext("fetch the loan from Defacto")):
+        payload = get_client().loans.get(event.entity_id)
+    records.apply_loan(payload)
+
+
+def _process_payment(event: WebhookEvent) -> None:
+    loan_id = Payment.columns_from_payload(_entity_state(event))["loan_defacto_id"]
+    filters: dict[str, Any] = {"loan_id": loan_id} if loan_id else {"id": [event.entity_id]}
+    with defacto_call(gettext("fetch the loan's payments from Defacto")):
+        for page in get_client().payments.list(page_size=PAGE_SIZE, **filters).pages():
+            records.apply_payment_page(page)
+
+
+def _process_borrower(event: WebhookEvent) -> None:
+    state = _entity_state(event)
+    # Financial product events name the borrower in `borrower_id`; Borrower.* are the
+    # borrower itself.
+    borrower_id = text(state.get("borrower_id")) or event.entity_id
+    borrower = Borrower.objects.filter(defacto_id=borrower_id).first()
+    if borrower is None:
+        return  # not a seller of this marketplace
+    borrower = refresh_borrower(borrower)
+    if event.event_type.startswith("BorrowerFinancialProduct"):
+        refresh_credit_lines(borrower)
+
+
+def borrowers_awaiting_credit_line() -> list[Borrower]:
+    """Enrolled borrowers the mirror knows no credit line of."""
+    lines = CreditLine.objects.filter(
+        Q(borrower=OuterRef("pk"))
+        | Q(borrower__isnull=True, borrower_identifier=OuterRef("identifier"))
+    )
+    return list(
+        Borrower.objects.filter(defacto_id__isnull=False).exclude(Exists(lines)).order_by("pk")
+    )
+
+
+def _process_credit_line(event: WebhookEvent) -> None:
+    if event.entity_id:
+        with defacto_call(gettext("fetch the credit line from Defacto")):
+            for page in get_client().credit_lines.list(id=[event.entity_id]).pages():
+                records.apply_credit_line_page(page)
+    if event.event_type == "CreditLine.CREATED":
+        # Defacto's notification names the business, not the borrower (see NOTES.md):
+        # every borrower still waiting for a line may be the one.
+        for borrower in borrowers_awaiting_credit_line():
+            refresh_credit_lines(borrower)
+
+
+def _process_invoice(event: WebhookEvent) -> None:
+    with defacto_call(gettext("fetch the invoice from Defacto")):
+        payload = get_client().invoices.get(event.entity_id)
+    upsert(Invoice, payload)
+
+
+def _process_bill(event: WebhookEvent) -> None:
+    with defacto_call(gettext("fetch the bill from Defacto")):
+        for page in get_client().bills.list(bill_id=[event.entity_id]).pages():
+            records.apply_bill_page(page)
+
+
+_HANDLERS: dict[str, Handler] = {
+    "Loan": _process_loan,
+    "Payment": _process_payment,
+    "Borrower": _process_borrower,
+    "BorrowerFinancialProductCreated": _process_borrower,
+    "BorrowerFinancialProductUpdated": _process_borrower,
+    "CreditLine": _process_credit_line,
+    "Invoice": _process_invoice,
+    "Bill": _process_bill,
+}
+
+
+def handler_for(event_type: str) -> Handler | None:
+    """The processing of `event_type` (`Loan.DECLINED` is handled as a `Loan` event), or
+    None for event types this package does not act on."""
+    return _HANDLERS.get(event_type) or _HANDLERS.get(event_type.partition(".")[0])
+
+
+def _needs_entity(event: WebhookEvent) -> bool:
+    return not event.entity_id and not event.event_type.startswith("BorrowerFinancialProduct")
+
+
+def process_event(event_id: int) -> WebhookEvent:
+    """Act on stored event `event_id`: fetch its entity from Defacto and mirror it.
+
+    The event row is locked while it is processed, so two workers never process it at
+    once; one already PROCESSED or IGNORED is returned as it is. On failure the error
+    and its traceback are saved (in a transaction of their own, since the processing's
+    changes are rolled back) and the exception is raised for the task to retry.
+    """
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+            if event.state in (State.PROCESSED, State.IGNORED):
+                return event
+            handler = handler_for(event.event_type)
+            if handler is None or _needs_entity(event):
+                event.state = State.IGNORED
+            else:
+                handler(event)
+                event.state = State.PROCESSED
+            event.attempts += 1
+            event.processed_at = timezone.now()
+            event.error = ""
+            event.traceback = ""
+            event.save(update_fields=["state", "attempts", "processed_at", "error", "traceback"])
+            return event
+    except WebhookEvent.DoesNotExist:
+        raise
+    except Exception as error:
+        _record_failure(event_id, error)
+        raise
+
+
+def _record_failure(event_id: int, error: Exception) -> None:
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk=event_id).update(
+            state=State.FAILED,
+            attempts=F("attempts") + 1,
+            error=f"{type(error).__name__}: {message}"[:2000],
+            traceback="".join(tracebacks.format_exception(error)),
+        )
+    logger.warning("Webhook event %s failed: %s", event_id, message)
+
+
+def reset_for_reprocessing(event: WebhookEvent) -> WebhookEvent:
+    """Make a PROCESSED, IGNORED or FAILED event run again (staff asked for it)."""
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        state=State.RECEIVED, processed_at=None, error="", traceback=""
+    )
+    event.refresh_from_db()
+    return event
+
+
+def reprocess_event(event: WebhookEvent) -> WebhookEvent:
+    """Process `event` again now, whatever its state, and return it as it ends up: a
+    failure is not raised, it is on the event (FAILED, with its error and traceback)."""
+    event = reset_for_reprocessing(event)
+    try:
+        return process_event(event.pk)
+    except Exception:
+        event.refresh_from_db()
+        return event
+
+
+# ---- the subscription at Defacto ---------------------------------------------------------
+
+SUBSCRIPTION_NAME = "django-defacto"
+_MASK = "****"
+
+
+def _without_token(url: str) -> str:
+    """`url` with its `token` query parameter removed (how our subscription is recognised
+    whatever token it carries)."""
+    parts = urlsplit(url)
+    query = [(name, value) for name, value in parse_qsl(parts.query) if name != TOKEN_PARAMETER]
+    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+
+
+def masked_url(url: str) -> str:
+    """`url` with its token replaced by asterisks, for display and logs."""
+    parts = urlsplit(url)
+    query = [
+        (name, _MASK if name == TOKEN_PARAMETER else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
+
+
+def subscription_url() -> str:
+    """The receiver's public URL with the first configured token in its query string."""
+    options = defacto_settings()
+    public_url = options.webhook_public_url.strip()
+    if not public_url:
+        raise DefactoConfigurationError(
+            'No public URL for the webhook receiver: set DEFACTO["WEBHOOK_PUBLIC_URL"] to '
+            'e.g. "https://marketplace.example/defacto/webhooks/".'
+        )
+    if not options.webhook_tokens:
+        raise DefactoConfigurationError(
+            'No webhook token: set DEFACTO["WEBHOOK_TOKENS"] to a list holding a long random '
+            "secret (the receiver refuses every delivery without one)."
+        )
+    base = _without_token(public_url)
+    separator = "&" if urlsplit(base).query else "?"
+    return f"{base}{separator}{urlencode({TOKEN_PARAMETER: options.webhook_tokens[0]})}"
+
+
+def list_subscriptions() -> list[dict[str, Any]]:
+    """Every webhook subscription of the account, as Defacto has them."""
+    with defacto_call(gettext("list the webhook subscriptions")):
+        return get_client().webhooks.list().to_list()
+
+
+def _ours(subscriptions: list[dict[str, Any]], url: str) -> list[dict[str, Any]]:
+    target = _without_token(url)
+    return [s for s in subscriptions if _without_token(str(s.get("to_url") or "")) == target]
+
+
+@dataclass(frozen=True)
+class SubscriptionSync:
+    """What `sync_subscription` did: "created", "updated" or "unchanged"."""
+
+    outcome: str
+    subscription: dict[str, Any]
+
+
+def sync_subscription() -> SubscriptionSync:
+    """Subscribe the receiver at Defacto (or bring its subscription up to date) for
+    `HANDLED_EVENT_TYPES`; a second run changes nothing. Our subscription is the one whose
+    URL, token aside, is the receiver's."""
+    url = subscription_url()
+    wanted = {"name": SUBSCRIPTION_NAME, "to_url": url, "event_types": list(HANDLED_EVENT_TYPES)}
+    ours = _ours(list_subscriptions(), url)
+    client = get_client()
+    if not ours:
+        with defacto_call(gettext("subscribe the webhook receiver")):
+            return SubscriptionSync("created", client.webhooks.create(wanted))
+    current = ours[0]
+    if current.get("to_url") == url and set(current.get("event_types") or []) == set(
+        HANDLED_EVENT_TYPES
+    ):
+        return SubscriptionSync("unchanged", current)
+    # PATCH wants the whole subscription, not only what changed.
+    body = {**wanted, "name": current.get("name") or SUBSCRIPTION_NAME}
+    with defacto_call(gettext("update the webhook subscription")):
+        return SubscriptionSync("updated", client.webhooks.update(str(current["id"]), body))
+
+
+def delete_subscriptions() -> list[dict[str, Any]]:
+    """Remove the receiver's subscriptions at Defacto; returns those removed."""
+    ours = _ours(list_subscriptions(), subscription_url())
+    with defacto_call(gettext("delete the webhook subscription")):
+        for subscription in ours:
+            get_client().webhooks.delete(str(subscription["id"]))
+    return ours

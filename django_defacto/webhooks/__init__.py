@@ -1,0 +1,1 @@
+"""The receiver of Defacto's webhook notifications (see `views.receive`)."""

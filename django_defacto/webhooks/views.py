@@ -1,0 +1,102 @@
+"""The endpoint Defacto POSTs its notifications to.
+
+It answers fast and does little: check the secret token, bound and parse the body, store
+the notification once (a repeat only counts a delivery) and queue its processing once
+the row is committed. Fetching the entity from Defacto happens in the task.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseNotAllowed,
+    HttpResponseNotFound,
+    JsonResponse,
+)
+from django.views.decorators.csrf import csrf_exempt
+
+from ..conf import defacto_settings
+from ..services.webhooks import record_delivery
+from ..tasks.webhooks import process_webhook_event
+from .auth import InvalidWebhookToken, check_token
+
+try:  # Django 5.1+
+    from django.contrib.auth.decorators import login_not_required
+except ImportError:  # pragma: no cover - older Django
+
+    def login_not_required(view_func: Callable[..., Any]) -> Callable[..., Any]:
+        # The attribute Django 5.1's LoginRequiredMiddleware (and look-alikes) honour.
+        view_func.login_required = False  # type: ignore[attr-defined]
+        return view_func
+
+
+logger = logging.getLogger("django_defacto.webhooks")
+# Refused tokens go where Django reports every SuspiciousOperation.
+security_logger = logging.getLogger(f"django.security.{InvalidWebhookToken.__name__}")
+
+
+class BadDelivery(ValueError):
+    """The body cannot be a Defacto notification; the message says why."""
+
+
+def _client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "?")
+
+
+def _read_notification(request: HttpRequest) -> tuple[dict[str, Any], bytes]:
+    limit = defacto_settings().webhook_max_body_bytes
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise BadDelivery("Content-Length is not a number.") from None
+    if declared > limit:
+        raise BadDelivery(f"The body is larger than {limit} bytes.")
+    # Read one byte more than allowed: a body longer than it said is refused too.
+    body = request.read(limit + 1)
+    if len(body) > limit:
+        raise BadDelivery(f"The body is larger than {limit} bytes.")
+    try:
+        notification = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise BadDelivery("The body is not JSON.") from None
+    if not isinstance(notification, dict):
+        raise BadDelivery("The body is not a JSON object.")
+    return notification, body
+
+
+def _queue_processing(event_id: int) -> None:
+    transaction.on_commit(lambda: process_webhook_event.delay(event_id))
+
+
+@csrf_exempt
+@login_not_required
+@transaction.non_atomic_requests
+def receive(request: HttpRequest) -> HttpResponse:
+    """Store one Defacto notification and queue its processing; 200 once stored."""
+    if not defacto_settings().webhooks_enabled:
+        return HttpResponseNotFound()
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    try:
+        check_token(request)
+    except InvalidWebhookToken as refused:
+        security_logger.warning("%s (from %s)", refused, _client_address(request))
+        return HttpResponseForbidden()
+    try:
+        notification, body = _read_notification(request)
+    except BadDelivery as bad:
+        logger.warning("Webhook delivery refused: %s (from %s)", bad, _client_address(request))
+        return HttpResponseBadRequest(str(bad))
+    delivery = record_delivery(notification, body)
+    if delivery.should_process:
+        _queue_processing(delivery.event.pk)
+    return JsonResponse({"received": True, "repeated": delivery.repeated})

@@ -1,0 +1,94 @@
+"""`make demo`: the sandbox, the web server and a Celery worker with beat as real
+processes, the journey against them, and Ctrl-C stopping them all."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.test_sandbox_server_acceptance import free_port
+
+pytestmark = pytest.mark.server
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+# Bounds for a loaded machine, never waited out when the demo works.
+JOURNEY_WITHIN = 240
+STOP_WITHIN = 60
+
+
+def manage(*args: str, env: dict[str, str], **options) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=REPOSITORY,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **options,
+    )
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A child that exited but was not reaped yet is gone for all purposes.
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "State:\tZ" in status.read_text())
+
+
+def test_the_demo_runs_the_journey_with_a_real_worker_and_ctrl_c_stops_every_process(
+    tmp_path,
+):
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "CELERY_DIR": str(tmp_path / "celery"),
+        "DEFACTO_BASE_URL": f"http://127.0.0.1:{free_port()}",
+    }
+    for step in (("migrate", "--noinput", "--verbosity", "0"), ("seed_demo",)):
+        assert manage(*step, env=env).wait(timeout=JOURNEY_WITHIN) == 0
+    demo = manage(
+        "run_demo",
+        "--port",
+        str(free_port()),
+        "--sandbox-state",
+        str(tmp_path / "state.json"),
+        env=env,
+    )
+    lines: list[str] = []
+    serving = threading.Event()
+
+    def read() -> None:
+        for line in demo.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                serving.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert serving.wait(JOURNEY_WITHIN), "".join(lines)
+        demo.send_signal(signal.SIGINT)
+        demo.wait(timeout=STOP_WITHIN)
+        reader.join(STOP_WITHIN)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    output = "".join(lines)
+
+    assert "Journey done: loan CLOSED" in output
+    processed = re.search(r"(\d+) processed by the worker", output)
+    assert processed and int(processed[1]) > 0, output
+    assert demo.returncode == 0, output
+    children = [int(pid) for pid in re.findall(r"\(pid (\d+),", output)]
+    assert len(children) == 3, output
+    assert not [pid for pid in children if alive(pid)], "a process outlived the demo"
