@@ -168,3 +168,33 @@ def test_the_same_decision_applied_by_two_workers_at_once_sends_one_email(
     assert len(mail.outbox) == 1
     assert len(told) == 1
     assert Loan.objects.get(pk=loan.pk).seller_notified_status == LoanStatus.TO_VALIDATE
+
+
+@pytest.mark.django_db
+def test_a_failed_send_is_not_stamped_so_the_retry_sends_it_once(
+    defacto_client, control, told, django_capture_on_commit_callbacks, monkeypatch
+):
+    loan = pending_request(control)
+    control.advance_clock(6)
+    with django_capture_on_commit_callbacks(execute=False):
+        poll_pending_decisions(now=loan.next_poll_at)  # stamps the decision, queues the send
+    adapter = get_adapter()
+    deliver = adapter.notify_seller
+
+    def mail_server_down(seller, notification):
+        raise ConnectionRefusedError("mail server down")
+
+    monkeypatch.setattr(adapter, "notify_seller", mail_server_down)
+    with pytest.raises(ConnectionRefusedError):
+        notify_seller.run(str(loan.pk), LoanStatus.TO_VALIDATE)
+    loan.refresh_from_db()
+    assert loan.seller_notified_at is None and mail.outbox == []
+
+    monkeypatch.setattr(adapter, "notify_seller", deliver)
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_seller.run(str(loan.pk), LoanStatus.TO_VALIDATE)
+        notify_seller.run(str(loan.pk), LoanStatus.TO_VALIDATE)
+
+    assert len(mail.outbox) == 1 and len(told) == 1
+    loan.refresh_from_db()
+    assert loan.seller_notified_at is not None

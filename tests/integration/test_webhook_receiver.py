@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 import django
 import pytest
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.test import Client
 
 from django_defacto.models import WebhookEvent, WebhookEventState
+from django_defacto.services.webhooks import record_delivery
 from tests.integration.webhook_delivery import (  # noqa: F401
     OLD_TOKEN,
     RECEIVER_PATH,
@@ -213,3 +216,29 @@ def test_the_receiver_is_named_in_the_apps_namespace():
     from django.urls import reverse
 
     assert reverse("django_defacto:webhooks") == RECEIVER_PATH
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_deliveries_of_one_notification_store_it_once_and_process_it_once():
+    body = notification(7)
+    raw = json.dumps(body).encode()
+    start = threading.Barrier(8)
+    outcomes: list[Any] = []
+
+    def deliver_once() -> None:
+        start.wait()
+        try:
+            outcomes.append(record_delivery(body, raw))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver_once) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    [event] = WebhookEvent.objects.all()
+    assert event.deliveries == 8
+    assert sorted(outcome.should_process for outcome in outcomes) == [False] * 7 + [True]
