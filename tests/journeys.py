@@ -49,9 +49,14 @@ def loan_request(
 
 
 def small_loans(
-    client: DefactoClient, borrower: dict[str, Any], count: int
+    client: DefactoClient,
+    borrower: dict[str, Any],
+    count: int,
+    *,
+    wait_for_validation: bool = True,
 ) -> list[dict[str, Any]]:
-    """`count` one-euro loans, decided at once: they wait in TO_VALIDATE for consent."""
+    """`count` one-euro loans. Decided at once by default (they wait in TO_VALIDATE for
+    consent); with `wait_for_validation=False` Defacto decides 5 sandbox seconds later."""
     now = datetime.now(timezone.utc)
     body = {
         "amount": 100,
@@ -59,6 +64,6 @@ def small_loans(
         "loan_to": {"account_number": SCENARIO_IBANS["SUCCESS"]},
         "to_pay_at": now.isoformat(),
         "to_repay_at": (now + timedelta(days=30)).isoformat(),
-        "wait_for_validation": True,
+        "wait_for_validation": wait_for_validation,
     }
     return [client.loans.create(dict(body)) for _ in range(count)]

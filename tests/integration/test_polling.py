@@ -12,14 +12,13 @@ from django.db import connection
 from django.utils import timezone
 
 from django_defacto.models import Borrower, Loan, LoanStatus
-from django_defacto.sandbox.scenarios import SCENARIO_IBANS
 from django_defacto.services.loans import cash_in_now
 from django_defacto.services.polling import poll_interval, poll_pending_decisions
 from django_defacto.services.records import apply_borrower
 from django_defacto.services.sync import sync_loans
 from django_defacto.tasks import poll_pending_decisions as poll_task
 from tests.integration.sellers import ready_seller
-from tests.journeys import ready_borrower
+from tests.journeys import ready_borrower, small_loans
 from tests.marketplace import make_invoice
 
 PENDING_LOANS = 500
@@ -28,16 +27,7 @@ PAGE_SIZE = 100
 
 def pending_loans_at_defacto(client, borrower: dict[str, Any], count: int) -> list[dict]:
     """`count` one-euro loans that Defacto decides 5 sandbox seconds later."""
-    now = timezone.now()
-    body = {
-        "amount": 100,
-        "borrower": {"identifier": borrower["identifier"]},
-        "loan_to": {"account_number": SCENARIO_IBANS["SUCCESS"]},
-        "to_pay_at": now.isoformat(),
-        "to_repay_at": (now + timedelta(days=30)).isoformat(),
-        "wait_for_validation": False,
-    }
-    return [client.loans.create(dict(body)) for _ in range(count)]
+    return small_loans(client, borrower, count, wait_for_validation=False)
 
 
 def list_requests(contract_adapter, since: int) -> list[str]:
