@@ -11,7 +11,8 @@ INSTALLED := $(VENV)/.installed
 # The database tests run a second time on this PostgreSQL server when it answers;
 # REQUIRE_POSTGRES=1 (set by CI) turns an unreachable server into a failure. The tests
 # with real Celery workers (tests/workers) run in that leg when Redis answers too, on
-# its database 15, which they empty; REQUIRE_REDIS=1 (set by CI) makes them mandatory.
+# its database 15, which they empty; REQUIRE_REDIS=1 (set by CI) makes them mandatory,
+# and REQUIRE_RABBITMQ=1 does the same for the one worker test on RabbitMQ.
 POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/django_defacto
 REDIS_URL ?= redis://127.0.0.1:6379/15
 # `make demo DEMO_ARGS=--exit-after-journey` runs the journey and stops (CI does this).
