@@ -1,10 +1,14 @@
 """The app's URLs; a host includes them, e.g. `path("defacto/", include("django_defacto.urls"))`,
-which puts the webhook receiver at `/defacto/webhooks/`."""
+which puts the webhook receiver at `/defacto/webhooks/` and the seller API at
+`/defacto/api/`."""
 
-from django.urls import path
+from django.urls import include, path
 
 from .webhooks.views import receive
 
 app_name = "django_defacto"
 
-urlpatterns = [path("webhooks/", receive, name="webhooks")]
+urlpatterns = [
+    path("webhooks/", receive, name="webhooks"),
+    path("api/", include("django_defacto.api.urls")),
+]

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "django_defacto",
     "example_project.marketplace",
 ]
@@ -37,11 +38,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session (the chosen language is kept there), before CommonMiddleware.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "example_project.marketplace.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "example_project.urls"
@@ -57,6 +61,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "example_project.marketplace.context_processors.marketplace",
             ]
         },
     }
@@ -77,7 +82,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "Europe/Paris"
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "Français")]
 STATIC_URL = "static/"
+
+# The sellers' pages (example_project/marketplace/urls.py); staff use the admin.
+LOGIN_URL = "marketplace:login"
+LOGIN_REDIRECT_URL = "marketplace:invoices"
+LOGOUT_REDIRECT_URL = "marketplace:login"
+
+# The seller API (/defacto/api/): the marketplace's pages call it with their session
+# (CSRF enforced), other clients with a token (`Authorization: Token <key>`, see
+# `manage.py drf_create_token`). Loan requests are throttled per user.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"defacto_loans": env("DEFACTO_LOAN_RATE", default="30/min")},
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+}
 
 # The local sandbox (`python -m django_defacto.sandbox`) accepts any bearer token.
 DEFACTO = {

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Iterator
 
@@ -11,6 +12,8 @@ from django_defacto.sandbox.control import SandboxControl
 from tests.contract import ContractCheckingAdapter
 
 IN_PROCESS_URL = "http://defacto-sandbox.invalid"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
 TEST_API_KEY = "sk_test_6f1d2c0a9b8e7d6c5b4a"
 
 
@@ -83,11 +86,29 @@ def _on_postgres() -> bool:
     return "postgresql" in settings.DATABASES["default"]["ENGINE"]
 
 
+def browser_missing() -> list[str]:
+    """What the browser tests need and this machine lacks (Debian's `chromium` and
+    `chromium-driver` packages, and selenium)."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if importlib.util.find_spec("selenium") is None:
+        missing.append("the selenium package")
+    return missing
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`postgres` tests run in the PostgreSQL leg (`make test-postgres`); that leg refuses to
+    """`browser` tests skip when Chromium is missing, unless REQUIRE_BROWSER=1 (set by CI):
+    then they run and fail, saying what is missing (tests/browser/conftest.py).
+
+    `postgres` tests run in the PostgreSQL leg (`make test-postgres`); that leg refuses to
     run on any other database, so it can never pass by skipping them. `workers` tests (real
     Celery workers) also need Redis: with DEFACTO_TEST_REDIS=1 they must run, and an
     unreachable Redis fails them instead of skipping (tests/workers/conftest.py)."""
+    missing = browser_missing()
+    if missing and os.environ.get("REQUIRE_BROWSER") != "1":
+        skip = pytest.mark.skip(reason=f"needs {', '.join(missing)} (REQUIRE_BROWSER=1 requires)")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip)
     if os.environ.get("DEFACTO_TEST_REDIS") == "1" and not _on_postgres():
         raise pytest.UsageError("DEFACTO_TEST_REDIS=1 needs DATABASE_URL on PostgreSQL")
     if os.environ.get("DEFACTO_TEST_DATABASE") == "postgres":

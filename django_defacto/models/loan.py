@@ -110,6 +110,12 @@ class Loan(MirroredModel):
 
     next_poll_at = models.DateTimeField(_("next check"), null=True, blank=True, db_index=True)
 
+    # The `Idempotency-Key` of the seller API request that made this loan: the same key
+    # from the same seller gets this loan back instead of a second one.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=255, blank=True, default="", editable=False
+    )
+
     class Meta:
         verbose_name = _("loan")
         verbose_name_plural = _("loans")
@@ -119,6 +125,11 @@ class Loan(MirroredModel):
                 fields=["invoice"],
                 condition=~Q(status__in=sorted(LOAN_RELEASES_INVOICE)),
                 name="django_defacto_one_active_loan_per_invoice",
+            ),
+            models.UniqueConstraint(
+                fields=["borrower", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="django_defacto_one_loan_per_idempotency_key",
             ),
         ]
         permissions = [

@@ -94,6 +94,7 @@ def _record_request(
     requested_by: Any,
     wait_for_validation: bool,
     auto_validate: bool,
+    idempotency_key: str = "",
 ) -> Loan:
     quote = eligibility.quote
     borrower = eligibility.borrower
@@ -114,10 +115,12 @@ def _record_request(
                 currency=quote.currency,
                 to_pay_at=timezone.now(),
                 to_repay_at=quote.to_repay_at,
+                idempotency_key=idempotency_key,
             )
             send_on_commit(signals.loan_requested, Loan, loan=loan)
     except IntegrityError as error:
-        # A concurrent request for the same invoice committed first.
+        # A concurrent request for the same invoice (or with the same idempotency key)
+        # committed first.
         reason = Reason("already_financed", gettext("This invoice already has a loan."))
         raise not_eligible_error([reason]) from error
     return loan
@@ -219,6 +222,7 @@ def cash_in_now(
     to_repay_at: datetime | None = None,
     auto_validate: bool | None = None,
     wait_for_validation: bool | None = None,
+    idempotency_key: str = "",
 ) -> Loan:
     """Request a loan on `host_invoice` and return it as Defacto answered: TO_VALIDATE
     (approved, awaiting consent), VALIDATED or further, DECLINED (`denial_reason`),
@@ -228,6 +232,8 @@ def cash_in_now(
 
     Raises `NotEligible` (or `AlreadyFinanced`) with every reason, before any request.
     `auto_validate` and `wait_for_validation` default to the `DEFACTO` settings.
+    `idempotency_key` is stored on the loan, unique per borrower (see
+    `services.idempotency`).
     """
     eligibility = check_eligibility(host_invoice, amount=amount, to_repay_at=to_repay_at)
     if not eligibility.eligible:
@@ -241,6 +247,7 @@ def cash_in_now(
             options.wait_for_validation if wait_for_validation is None else wait_for_validation
         ),
         auto_validate=options.auto_validate if auto_validate is None else auto_validate,
+        idempotency_key=idempotency_key,
     )
     try:
         body = _loan_body(loan, host_invoice, timezone.now())

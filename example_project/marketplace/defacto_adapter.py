@@ -9,11 +9,11 @@ from typing import Any
 from django.utils import timezone
 
 from django_defacto.adapter import Buyer as DefactoBuyer
-from django_defacto.adapter import InvoiceDetails, SellerProfile
+from django_defacto.adapter import InvoiceDetails, SellerNotification, SellerProfile
 from django_defacto.adapter import MarketplaceAdapter as BaseAdapter
 
 from .invoice_pdf import invoice_pdf
-from .models import Invoice, Seller
+from .models import Invoice, Notification, Seller
 
 
 def _noon(day: Any) -> datetime:
@@ -68,3 +68,16 @@ class MarketplaceAdapter(BaseAdapter):
 
     def invoice_pdf(self, invoice: Invoice) -> bytes:
         return invoice_pdf(invoice)
+
+    def notify_seller(self, seller: Seller, notification: SellerNotification) -> None:
+        """Keep the message for the seller's notifications page, then email it. Both
+        happen in the caller's transaction: when the email fails, the stored message is
+        rolled back with it and the retry stores it once."""
+        Notification.objects.create(
+            seller=seller,
+            kind=notification.kind,
+            subject=notification.subject,
+            message=notification.message,
+            loan_id=str(notification.loan.pk) if notification.loan is not None else "",
+        )
+        super().notify_seller(seller, notification)

@@ -50,3 +50,23 @@ class Invoice(models.Model):
     @property
     def total_amount(self) -> int:
         return self.net_amount + self.tax_amount
+
+
+class Notification(models.Model):
+    """A message for a seller, shown in the marketplace (and also sent by email)."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    subject = models.CharField(max_length=255)
+    message = models.TextField()
+    # The django_defacto loan's primary key, as text: no foreign key into the app's tables.
+    loan_id = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    read = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["seller", "read"])]
+
+    def __str__(self) -> str:
+        return self.subject

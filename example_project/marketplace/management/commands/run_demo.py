@@ -36,6 +36,12 @@ from django_defacto.models import WebhookEvent
 from django_defacto.models.webhook_event import WebhookEventState
 from django_defacto.sandbox.control import SandboxControl
 from django_defacto.services import webhooks
+from example_project.marketplace.demo_data import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    DEMO_SELLERS,
+    SELLER_PASSWORD,
+)
 from example_project.marketplace.journey import Journey
 
 # Upper bounds for a process to answer and for the worker to catch up with the webhook
@@ -206,15 +212,28 @@ class Command(BaseCommand):
                     f"{worker.log}\n{worker.output()[-3000:]}"
                 )
             return
-        self.stdout.write(
-            f"\nThe marketplace runs at {web_url}/admin/ (admin / admin; the sellers' "
-            "logins are listed above).\n"
-            f"Logs: {web.log}, {worker.log}. Press Ctrl-C to stop everything."
-        )
+        self.stdout.write(self.site_guide(web_url))
+        self.stdout.write(f"Logs: {web.log}, {worker.log}. Press Ctrl-C to stop everything.")
         while all(child.running() for child in self.children):
             time.sleep(0.5)
         stopped = [child.name for child in self.children if not child.running()]
         raise CommandError(f"The {', '.join(stopped)} stopped; see the logs in {self.logs}.")
+
+    @staticmethod
+    def site_guide(web_url: str) -> str:
+        """Where the marketplace runs, who can log in, and what to try."""
+        width = max(len(seller.username) for seller in DEMO_SELLERS)
+        lines = [f"\nThe marketplace runs at {web_url}/", f"Sellers (password: {SELLER_PASSWORD}):"]
+        lines += [
+            f"  {seller.username.ljust(width)}  {seller.name} (sandbox scenario {seller.scenario})"
+            for seller in DEMO_SELLERS
+        ]
+        lines.append(f"Admin: {web_url}/admin/ ({ADMIN_USERNAME} / {ADMIN_PASSWORD})")
+        lines.append(
+            "Try it: log in as seller-success, enrol on My financing, Cash in now an invoice, "
+            "then advance the sandbox time; log in as seller-reject to read a decline."
+        )
+        return "\n".join(lines)
 
     # -- processes -----------------------------------------------------------------------
 

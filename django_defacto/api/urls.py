@@ -1,0 +1,22 @@
+"""The seller API's URLs, included at `api/` by `django_defacto.urls`."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.ApiRootView.as_view(), name="api-root"),
+    path("financing/", views.FinancingView.as_view(), name="api-financing"),
+    path("financing/enroll/", views.EnrollView.as_view(), name="api-enroll"),
+    path("invoices/<str:ref>/offer/", views.OfferView.as_view(), name="api-offer"),
+    path("loans/", views.LoanListView.as_view(), name="api-loans"),
+    path("loans/<str:loan_id>/", views.LoanDetailView.as_view(), name="api-loan"),
+    path(
+        "loans/<str:loan_id>/validate/",
+        views.LoanValidateView.as_view(),
+        name="api-loan-validate",
+    ),
+    path("loans/<str:loan_id>/cancel/", views.LoanCancelView.as_view(), name="api-loan-cancel"),
+    path("bills/", views.BillListView.as_view(), name="api-bills"),
+    path("schema/", views.ApiSchemaView.as_view(), name="api-schema"),
+]

@@ -1,0 +1,285 @@
+"""The seller API: each view reads its input, finds the seller's object, makes one
+service call and presents the result. The rules live in `django_defacto.services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONOpenAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.schemas.openapi import AutoSchema, SchemaGenerator
+from rest_framework.schemas.views import SchemaView
+from rest_framework.settings import api_settings
+
+from ..services import financing, idempotency, loans, offers, seller_scope
+from . import serializers as s
+from .errors import ApiError, api_exception_handler
+from .permissions import IsSeller
+from .throttling import LoanRequestThrottle
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+DEFAULT_PAGE_SIZE = 20
+
+
+class SellerPagination(PageNumberPagination):
+    """Pages of `REST_FRAMEWORK["PAGE_SIZE"]` items (20 when unset); `?page_size=`
+    asks for up to 100."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int:
+        self.page_size = api_settings.PAGE_SIZE or DEFAULT_PAGE_SIZE
+        return super().get_page_size(request)
+
+
+class ApiSchema(AutoSchema):
+    """Describes a view whose request body differs from its answer (its
+    `request_serializer_class`), and lists only where the view says so (`lists`)."""
+
+    def get_operation_id(self, path: str, method: str) -> str:
+        # Named by the view: DRF's own names need `inflection` to make plurals.
+        return self.view.operation_ids[method]
+
+    def _is_list_view(self, path: str, method: str, view: Any) -> bool:
+        return method == "GET" and getattr(view, "lists", False)
+
+    def get_request_serializer(self, path: str, method: str) -> Any:
+        request_class = getattr(self.view, "request_serializer_class", None)
+        if request_class is not None:
+            return request_class()
+        return super().get_request_serializer(path, method)
+
+
+class SellerView(GenericAPIView):
+    """JSON only, signed-in sellers only, errors as `{"code", "message"}`."""
+
+    permission_classes = [IsSeller]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+    pagination_class = SellerPagination
+    schema = ApiSchema()
+    seller: Any = None  # set by IsSeller
+    operation_ids: dict[str, str] = {}
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def valid(self, serializer_class: type, data: Any) -> Any:
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer
+
+    def own_loan(self, loan_id: str) -> Any:
+        loan = seller_scope.seller_loan(self.seller, loan_id)
+        if loan is None:
+            raise ApiError(
+                "not_found", gettext("There is no such loan among yours."), status_code=404
+            )
+        return loan
+
+    def loan_response(self, loan: Any, code: int = status.HTTP_200_OK) -> Response:
+        # Read again so the answer shows the loan with its latest events.
+        fresh = seller_scope.seller_loans(self.seller).get(pk=loan.pk)
+        return Response(s.LoanSerializer(fresh).data, status=code)
+
+
+class ApiRootView(SellerView):
+    """Links to the seller API's endpoints."""
+
+    schema = None  # links only: not part of the documented API
+
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "financing": reverse("django_defacto:api-financing"),
+                "loans": reverse("django_defacto:api-loans"),
+                "bills": reverse("django_defacto:api-bills"),
+                "schema": reverse("django_defacto:api-schema"),
+            }
+        )
+
+
+class FinancingView(SellerView):
+    """The seller's enrolment, credit line and what is missing to cash in."""
+
+    schema = ApiSchema()
+    operation_ids = {"GET": "getFinancing"}
+
+    serializer_class = s.FinancingSerializer
+
+    def get(self, request: Request) -> Response:
+        return Response(s.FinancingSerializer(financing.financing_for_seller(self.seller)).data)
+
+
+class EnrollView(SellerView):
+    """Enroll the seller with Defacto; the seller accepts Defacto's terms."""
+
+    schema = ApiSchema()
+    operation_ids = {"POST": "enroll"}
+
+    serializer_class = s.FinancingSerializer
+    request_serializer_class = s.EnrollSerializer
+
+    def post(self, request: Request) -> Response:
+        data = self.valid(s.EnrollSerializer, request.data).validated_data
+        if not data["accept_terms"]:
+            raise ApiError("terms_not_accepted", gettext("Accept Defacto's terms to enroll."))
+        state = financing.enroll_with_terms(self.seller)
+        return Response(s.FinancingSerializer(state).data, status=status.HTTP_201_CREATED)
+
+
+class OfferView(SellerView):
+    """What "Cash in now" would give on one of the seller's invoices."""
+
+    schema = ApiSchema()
+    operation_ids = {"GET": "getOffer"}
+
+    serializer_class = s.OfferSerializer
+
+    def get(self, request: Request, ref: str) -> Response:
+        query = self.valid(s.OfferQuerySerializer, request.query_params)
+        invoice = seller_scope.seller_invoice(self.seller, ref)
+        if invoice is None:
+            raise ApiError(
+                "invoice_not_found",
+                gettext("There is no such invoice among yours."),
+                status_code=404,
+            )
+        offer = offers.offer_for_invoice(invoice, **query.options())
+        return Response(s.OfferSerializer(offer).data)
+
+
+class LoanListView(SellerView):
+    """The seller's loans (GET, paginated) and "Cash in now" (POST)."""
+
+    schema = ApiSchema()
+    operation_ids = {"GET": "listLoans", "POST": "requestLoan"}
+    lists = True
+
+    serializer_class = s.LoanSerializer
+    request_serializer_class = s.LoanRequestSerializer
+    throttle_classes = [LoanRequestThrottle]
+
+    def get_queryset(self) -> Any:
+        return seller_scope.seller_loans(self.seller)
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.LoanSerializer(page, many=True).data)
+
+    def post(self, request: Request) -> Response:
+        key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
+        if key and not idempotency.valid_key(key):
+            raise ApiError(
+                "invalid",
+                gettext("The Idempotency-Key must be 1 to 255 printable characters."),
+                fields={IDEMPOTENCY_HEADER: [gettext("Not a valid key.")]},
+            )
+        body = self.valid(s.LoanRequestSerializer, request.data)
+        data = body.validated_data
+        if not data["accept_terms"]:
+            raise ApiError(
+                "terms_not_accepted",
+                gettext("Agree to the loan's terms (accept_terms) to ask for it."),
+            )
+        outcome = idempotency.request_loan(
+            self.seller,
+            data["invoice"],
+            idempotency_key=key,
+            requested_by=request.user,
+            **body.options(),
+        )
+        code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+        return self.loan_response(outcome.loan, code)
+
+
+class LoanDetailView(SellerView):
+    """One of the seller's loans (GET), and a new repayment date (PATCH)."""
+
+    schema = ApiSchema()
+    operation_ids = {"GET": "getLoan", "PATCH": "changeRepaymentDate"}
+
+    serializer_class = s.LoanSerializer
+    request_serializer_class = s.RepaymentDateSerializer
+
+    def get(self, request: Request, loan_id: str) -> Response:
+        return self.loan_response(self.own_loan(loan_id))
+
+    def patch(self, request: Request, loan_id: str) -> Response:
+        loan = self.own_loan(loan_id)
+        data = self.valid(s.RepaymentDateSerializer, request.data).validated_data
+        moved = loans.change_repayment_date(loan, s.moment_of(data["to_repay_at"]))
+        return self.loan_response(moved)
+
+
+class LoanValidateView(SellerView):
+    """The seller's consent to a loan Defacto approved."""
+
+    schema = ApiSchema()
+    operation_ids = {"POST": "validateLoan"}
+
+    serializer_class = s.LoanSerializer
+
+    def post(self, request: Request, loan_id: str) -> Response:
+        return self.loan_response(loans.validate_loan(self.own_loan(loan_id)))
+
+
+class LoanCancelView(SellerView):
+    """Cancel a loan before its money is sent."""
+
+    schema = ApiSchema()
+    operation_ids = {"POST": "cancelLoan"}
+
+    serializer_class = s.LoanSerializer
+
+    def post(self, request: Request, loan_id: str) -> Response:
+        return self.loan_response(loans.cancel_loan(self.own_loan(loan_id)))
+
+
+class BillListView(SellerView):
+    """The seller's monthly bills (paginated)."""
+
+    schema = ApiSchema()
+    operation_ids = {"GET": "listBills"}
+    lists = True
+
+    serializer_class = s.BillSerializer
+
+    def get_queryset(self) -> Any:
+        return seller_scope.seller_bills(self.seller)
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(s.BillSerializer(page, many=True).data)
+
+
+class ApiSchemaView(SchemaView):
+    """The OpenAPI document of the seller API, with paths where the host mounted it."""
+
+    renderer_classes = [JSONOpenAPIRenderer]
+    authentication_classes: list = []
+    permission_classes: list = []
+    public = True
+    schema = ApiSchema()
+    operation_ids = {"GET": "getSchema"}
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        from .urls import urlpatterns
+
+        root = reverse("django_defacto:api-root")
+        self.schema_generator = SchemaGenerator(
+            title="django-defacto seller API",
+            description=gettext('"Cash in now": a seller\'s financing, offers and loans.'),
+            version="1",
+            patterns=urlpatterns,
+            url=root,
+        )
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,112 @@
+"""Loan requests that can be sent again safely: an `Idempotency-Key` names one request.
+
+The key is stored on the loan it made, unique per borrower (a partial unique constraint),
+so the database decides between two requests carrying the same key: one loan is made and
+every other request with that key, whenever it comes, gets that loan back. The key is
+looked up before the eligibility check, since once the loan exists the invoice is no
+longer eligible ("already financed") although the seller is only asking again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext
+
+from ..exceptions import DefactoServiceError, NotEligible
+from ..models import Borrower, Loan
+from .borrowers import borrower_for_seller
+from .loans import cash_in_now
+from .seller_scope import seller_invoice
+
+MAX_KEY_LENGTH = 255
+
+
+class InvoiceNotFound(DefactoServiceError):
+    code = "invoice_not_found"
+
+
+class IdempotencyKeyReused(DefactoServiceError):
+    """The key already made a loan on another invoice: a client error, not a replay."""
+
+    code = "idempotency_key_reused"
+
+
+@dataclass(frozen=True)
+class LoanRequest:
+    loan: Loan
+    created: bool  # False when the key had already made this loan
+
+
+def valid_key(key: str) -> bool:
+    """A key is 1 to 255 printable characters (a UUID in practice)."""
+    return 0 < len(key) <= MAX_KEY_LENGTH and key.isprintable()
+
+
+def loan_with_key(borrower: Borrower, key: str) -> Loan | None:
+    if not key:
+        return None
+    return (
+        Loan.objects.select_related("invoice")
+        .filter(borrower=borrower, idempotency_key=key)
+        .first()
+    )
+
+
+def _replay(borrower: Borrower | None, key: str, invoice_ref: str) -> Loan | None:
+    if borrower is None or not key:
+        return None
+    loan = loan_with_key(borrower, key)
+    if loan is None:
+        return None
+    made_for = loan.invoice.invoice_key if loan.invoice is not None else None
+    if made_for != invoice_ref:
+        raise IdempotencyKeyReused(
+            gettext(
+                "This Idempotency-Key was already used for a loan on another invoice; "
+                "use a new key for each loan request."
+            )
+        )
+    return loan
+
+
+def request_loan(
+    seller: Any,
+    invoice_ref: str,
+    *,
+    idempotency_key: str = "",
+    requested_by: Any = None,
+    amount: int | None = None,
+    to_repay_at: datetime | None = None,
+) -> LoanRequest:
+    """Cash in now on the seller's invoice `invoice_ref`, once per `idempotency_key`.
+
+    Raises `InvoiceNotFound` when the invoice is not the seller's (or does not exist),
+    `IdempotencyKeyReused` when the key made a loan on another invoice, and whatever
+    `cash_in_now` raises (`NotEligible`, `AlreadyFinanced`, `DefactoUnavailable`).
+    """
+    borrower = borrower_for_seller(seller)
+    existing = _replay(borrower, idempotency_key, invoice_ref)
+    if existing is not None:
+        return LoanRequest(existing, created=False)
+    invoice = seller_invoice(seller, invoice_ref)
+    if invoice is None:
+        raise InvoiceNotFound(gettext("There is no such invoice among yours."))
+    try:
+        loan = cash_in_now(
+            invoice,
+            requested_by=requested_by,
+            amount=amount,
+            to_repay_at=to_repay_at,
+            idempotency_key=idempotency_key,
+        )
+    except NotEligible:
+        # A request with the same key may have saved its loan between the lookup above
+        # and this one's insert: that loan is the answer, not "already financed".
+        existing = _replay(borrower_for_seller(seller), idempotency_key, invoice_ref)
+        if existing is not None:
+            return LoanRequest(existing, created=False)
+        raise
+    return LoanRequest(loan, created=True)

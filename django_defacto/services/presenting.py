@@ -1,0 +1,177 @@
+"""How loans, quotes and refusals are told to a seller: stages, labels, dates, the
+repayment instructions and the words a seller agrees to.
+
+These are rules, not layout: the seller API, the "Cash in now" button and any page of
+the marketplace share them, so a loan is "paid" or "declined" the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from ..exceptions import NotEligible
+from ..models import Loan, LoanStatus
+from ..models.statuses import LOAN_DISBURSED
+from .eligibility import Quote, Reason, money
+
+S = LoanStatus
+
+# Where a loan is, in the few steps a seller cares about. A status Defacto adds later
+# is "unknown" until it is placed here.
+LOAN_STAGES: dict[str, str] = {
+    S.REQUESTED: "awaiting",
+    S.SUBMITTED: "awaiting",
+    S.PENDING_VALIDATION: "awaiting",
+    S.TO_VALIDATE: "to_validate",
+    S.VALIDATED: "approved",
+    S.SCHEDULED: "approved",
+    S.INITIATED: "approved",
+    # The payment to the seller hit a problem Defacto is solving: still on its way.
+    S.ISSUE_DETECTED: "approved",
+    S.TO_REPAY: "paid",
+    S.TO_REPAY_FEES: "paid",
+    S.CLOSED: "closed",
+    S.DECLINED: "declined",
+    S.CANCELED: "canceled",
+    S.DELETED: "canceled",
+    S.REQUEST_FAILED: "failed",
+}
+STAGES = (
+    "awaiting",
+    "to_validate",
+    "approved",
+    "paid",
+    "closed",
+    "declined",
+    "canceled",
+    "failed",
+    "unknown",
+)
+
+# Refusal codes a client can act on without reading the reasons; when the reasons of a
+# refusal all share one of these codes, it is the refusal's code, else "not_eligible".
+SPECIFIC_REFUSALS = frozenset(
+    {
+        "already_financed",
+        "amount_too_high",
+        "amount_too_low",
+        "terms_not_accepted",
+        "repayment_date_out_of_bounds",
+    }
+)
+
+
+def loan_stage(status: str) -> str:
+    return LOAN_STAGES.get(status, "unknown")
+
+
+def status_label(choices: type[models.TextChoices], value: str) -> str:
+    """The status in words; a status the choices do not know is shown as it is."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
+def refusal_code(error: NotEligible) -> str:
+    """The one code of a refusal: `already_financed` whenever the invoice has a loan, the
+    shared code when every reason says the same thing, else `not_eligible`."""
+    codes = {_reason_code(reason) for reason in error.reasons}
+    if "already_financed" in codes or error.code == "already_financed":
+        return "already_financed"
+    if len(codes) == 1:
+        (code,) = codes
+        if code in SPECIFIC_REFUSALS:
+            return code
+    return "not_eligible"
+
+
+def _reason_code(reason: Any) -> str:
+    return reason.code if isinstance(reason, Reason) else str(next(iter(reason)))
+
+
+def reasons_body(reasons: Iterable[Any]) -> list[dict[str, str]]:
+    """Reasons (`Reason`s or `(code, message)` pairs) as `{"code", "message"}` items."""
+    return [{"code": str(code), "message": str(message)} for code, message in reasons]
+
+
+def day_of(moment: datetime | None) -> date | None:
+    """The calendar day of a moment, in the marketplace's time zone."""
+    if moment is None:
+        return None
+    return timezone.localdate(moment) if timezone.is_aware(moment) else moment.date()
+
+
+def moment_of(day: date) -> datetime:
+    """A day as a moment: noon in the marketplace's time zone, which is the same day in
+    UTC (the day Defacto counts) for every European time zone."""
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+def rate_text(rate: Decimal | None) -> str | None:
+    """A daily rate as a plain decimal string ("0.07"), never a float."""
+    if rate is None:
+        return None
+    return format(Decimal(rate).normalize(), "f")
+
+
+def amount_to_repay(loan: Loan) -> int:
+    """What the seller still owes on a paid loan: principal plus fees, less repayments."""
+    return max(loan.amount + (loan.fees_estimated or 0) - loan.repaid_amount, 0)
+
+
+def repayment_instructions(loan: Loan) -> dict[str, Any] | None:
+    """Where and how much to repay, once the money has been paid out (TO_REPAY or later)."""
+    if loan.status not in LOAN_DISBURSED:
+        return None
+    due_on = day_of(loan.to_repay_at)
+    return {
+        "iban": loan.repayment_iban,
+        "references": list(loan.repayment_references or []),
+        "amount": amount_to_repay(loan),
+        "due_on": due_on.isoformat() if due_on else None,
+    }
+
+
+def consent_text(invoice_number: str, quote: Quote | None, *, auto_validate: bool) -> str:
+    """What the seller agrees to by asking for the loan, in plain words."""
+    if quote is None:
+        return gettext(
+            "By confirming, you ask Defacto to finance invoice %(number)s. Defacto decides "
+            "on the loan and pays it to your account; you repay it on the date chosen."
+        ) % {"number": invoice_number}
+    words = {
+        "number": invoice_number,
+        "amount": money(quote.amount, quote.currency),
+        "date": quote.to_repay_at and day_of(quote.to_repay_at).isoformat(),
+    }
+    text = (
+        gettext(
+            "By confirming, you ask Defacto to lend you %(amount)s against invoice "
+            "%(number)s, to be repaid on %(date)s."
+        )
+        % words
+    )
+    if quote.cost is not None:
+        cost = money(quote.cost, quote.currency)
+        if quote.cost_is_estimate:
+            text += " " + gettext("The financing costs about %(cost)s.") % {"cost": cost}
+        else:
+            text += " " + gettext("The financing costs %(cost)s.") % {"cost": cost}
+    if auto_validate:
+        text += " " + gettext(
+            "With automatic validation, the loan may be accepted and paid at once; it can "
+            "be cancelled only before disbursement."
+        )
+    else:
+        text += " " + gettext(
+            "If Defacto approves it, you confirm once more before the money is sent."
+        )
+    return text

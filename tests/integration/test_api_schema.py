@@ -1,0 +1,50 @@
+"""The seller API describes itself as an OpenAPI document."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+CONTRACT = {
+    "/defacto/api/financing/": {"get"},
+    "/defacto/api/financing/enroll/": {"post"},
+    "/defacto/api/invoices/{ref}/offer/": {"get"},
+    "/defacto/api/loans/": {"get", "post"},
+    "/defacto/api/loans/{loan_id}/": {"get", "patch"},
+    "/defacto/api/loans/{loan_id}/validate/": {"post"},
+    "/defacto/api/loans/{loan_id}/cancel/": {"post"},
+    "/defacto/api/bills/": {"get"},
+    "/defacto/api/schema/": {"get"},
+}
+
+
+def test_the_schema_lists_every_endpoint_of_the_api():
+    answer = Client().get("/defacto/api/schema/")
+
+    assert answer.status_code == 200
+    schema = answer.json()
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"]
+    for path, methods in CONTRACT.items():
+        assert path in schema["paths"], path
+        assert methods <= set(schema["paths"][path]), path
+    operation_ids = [
+        operation["operationId"]
+        for operations in schema["paths"].values()
+        for operation in operations.values()
+    ]
+    assert len(operation_ids) == len(set(operation_ids))
+
+
+def test_the_schema_describes_the_loan_request_body():
+    schema = Client().get("/defacto/api/schema/").json()
+
+    create = schema["paths"]["/defacto/api/loans/"]["post"]
+    body = create["requestBody"]["content"]["application/json"]["schema"]
+    name = body["$ref"].rsplit("/", 1)[-1]
+    fields = schema["components"]["schemas"][name]["properties"]
+    assert {"invoice", "amount", "to_repay_at", "accept_terms"} <= set(fields)
+    listed = schema["paths"]["/defacto/api/loans/"]["get"]["responses"]["200"]
+    assert "count" in listed["content"]["application/json"]["schema"]["properties"]
