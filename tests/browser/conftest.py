@@ -20,7 +20,9 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
+def chromium(live_server: Any) -> Iterator[Any]:
+    # Depending on the live server makes Chromium quit first, so its keep-alive
+    # connections close while the server can still close its database connections.
     """One headless Chromium for the whole run (starting one takes about a second)."""
     missing = browser_missing()
     if missing:
