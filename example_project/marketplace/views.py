@@ -71,7 +71,9 @@ def _seller_loans(seller: Seller) -> QuerySet[Loan]:
     return (
         Loan.objects.filter(borrower__seller_key=get_adapter().seller_key(seller))
         .select_related("invoice")
-        .prefetch_related(Prefetch("events", queryset=LoanEvent.objects.order_by("timestamp")))
+        .prefetch_related(
+            Prefetch("events", queryset=LoanEvent.objects.order_by("timestamp", "id"))
+        )
         .order_by("-requested_at")
     )
 

@@ -199,6 +199,28 @@ def test_a_declined_loan_shows_the_reason_in_words(browser, live_server, control
     assert console_problems(browser) == []
 
 
+def test_a_pending_request_says_we_will_notify_then_shows_the_late_decline(
+    browser, live_server, control, settings
+):
+    settings.DEFACTO = {**settings.DEFACTO, "WAIT_FOR_VALIDATION": False}
+    seller, _ = ready_seller(control, "REJECT")
+    invoice = make_invoice(seller)
+    sign_in(browser, live_server, seller)
+    open_invoices(browser, live_server)
+    root = component(browser, invoice)
+
+    request_loan(browser, root)
+
+    wait_for_status(browser, root, "we will notify you")
+    assert Loan.objects.get().status == LoanStatus.PENDING_VALIDATION
+    # Hours later for the seller: the decision reaches the mirror (webhook or poll).
+    control.advance_clock(10)
+    refresh_loan(Loan.objects.get())
+    status = wait_for_status(browser, root, "declined")
+    assert denial_reason_text(Loan.objects.get().denial_reason) in status
+    assert console_problems(browser) == []
+
+
 def test_a_double_click_makes_one_loan(browser, live_server, control, contract_adapter):
     seller, _ = ready_seller(control)
     invoice = make_invoice(seller)
