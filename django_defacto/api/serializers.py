@@ -35,6 +35,16 @@ def iso_moment(moment: Any) -> str | None:
     return moment.isoformat() if moment else None
 
 
+class DayField(serializers.Field):
+    """A moment shown as its calendar day, `YYYY-MM-DD` (read-only)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        return iso_day(value)
+
+
 class ReasonSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
@@ -134,7 +144,7 @@ class LoanSerializer(serializers.Serializer):
     requested_at = serializers.DateTimeField()
     decided_at = serializers.DateTimeField(allow_null=True)
     to_pay_at = serializers.DateTimeField(allow_null=True)
-    to_repay_at = serializers.SerializerMethodField()
+    to_repay_at = DayField()
     denial_reason = serializers.CharField()
     denial_reason_text = serializers.SerializerMethodField()
     can_validate = serializers.SerializerMethodField()
@@ -154,9 +164,6 @@ class LoanSerializer(serializers.Serializer):
     def get_stage(self, loan: Any) -> str:
         return loan_stage(loan.status)
 
-    def get_to_repay_at(self, loan: Any) -> str | None:
-        return iso_day(loan.to_repay_at)
-
     def get_denial_reason_text(self, loan: Any) -> str | None:
         return denial_reason_text(loan.denial_reason) if loan.denial_reason else None
 
@@ -175,20 +182,11 @@ class QuoteSerializer(serializers.Serializer):
     currency = serializers.CharField()
     cost = serializers.IntegerField(allow_null=True)
     cost_is_estimate = serializers.BooleanField()
-    to_repay_at = serializers.SerializerMethodField()
+    to_repay_at = DayField()
     days = serializers.IntegerField()
-    earliest_repay_at = serializers.SerializerMethodField()
-    latest_repay_at = serializers.SerializerMethodField()
+    earliest_repay_at = DayField()
+    latest_repay_at = DayField()
     daily_rate = serializers.SerializerMethodField()
-
-    def get_to_repay_at(self, quote: Any) -> str | None:
-        return iso_day(quote.to_repay_at)
-
-    def get_earliest_repay_at(self, quote: Any) -> str | None:
-        return iso_day(quote.earliest_repay_at)
-
-    def get_latest_repay_at(self, quote: Any) -> str | None:
-        return iso_day(quote.latest_repay_at)
 
     def get_daily_rate(self, quote: Any) -> str | None:
         return rate_text(quote.daily_rate)
@@ -210,9 +208,9 @@ class OfferSerializer(serializers.Serializer):
 
 class BillSerializer(serializers.Serializer):
     id = serializers.SerializerMethodField()
-    period_start = serializers.SerializerMethodField()
-    period_end = serializers.SerializerMethodField()
-    due_on = serializers.SerializerMethodField()
+    period_start = DayField(source="start_date")
+    period_end = DayField(source="end_date")
+    due_on = DayField(source="due_date")
     amount = serializers.IntegerField(source="to_pay_amount")
     currency = serializers.CharField()
     status = serializers.CharField()
@@ -221,15 +219,6 @@ class BillSerializer(serializers.Serializer):
 
     def get_id(self, bill: Any) -> str:
         return bill.defacto_id or str(bill.pk)
-
-    def get_period_start(self, bill: Any) -> str | None:
-        return iso_day(bill.start_date)
-
-    def get_period_end(self, bill: Any) -> str | None:
-        return iso_day(bill.end_date)
-
-    def get_due_on(self, bill: Any) -> str | None:
-        return iso_day(bill.due_date)
 
     def get_status_label(self, bill: Any) -> str:
         return status_label(BillStatus, bill.status)

@@ -3,19 +3,18 @@ consent, cancel, a new repayment date, lists by page, and bad input answered as 
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.db.models.signals import pre_save
 from django.test import override_settings
 
 from django_defacto.models import Bill, Loan, LoanStatus
 from django_defacto.services.eligibility import financing_cost
 from django_defacto.services.loans import refresh_loan
 from tests.integration.api_steps import api, ask_for_loan, new_key, ref, signed_in
+from tests.integration.concurrency import at_once, meeting_before_insert
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice, make_seller
 
@@ -458,29 +457,10 @@ def test_simultaneous_requests_with_one_key_make_one_loan(
     key = new_key()
     # Both requests find no loan with the key and pass the eligibility check before
     # either saves its loan: only the database's constraints can stop the second.
-    both_checked = threading.Barrier(2, timeout=30)
-
-    def past_the_check(sender, instance, **kwargs):
-        if instance._state.adding:
-            both_checked.wait()
-
-    pre_save.connect(past_the_check, sender=Loan, weak=False)
-    answers: list = []
-
-    def send() -> None:
-        try:
-            answers.append(ask_for_loan(signed_in(seller.user), invoice, key=key))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(2)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        pre_save.disconnect(past_the_check, sender=Loan)
+    with meeting_before_insert(Loan):
+        answers = at_once(
+            lambda: ask_for_loan(signed_in(seller.user), invoice, key=key), 2, start_together=False
+        )
 
     assert sorted(answer.status_code for answer in answers) == [200, 201]
     assert len({answer.json()["id"] for answer in answers}) == 1

@@ -3,12 +3,9 @@ happens on the network or between two clicks."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.db.models.signals import pre_save
 from django.test import override_settings
 
 from django_defacto import signals
@@ -17,6 +14,7 @@ from django_defacto.models import Invoice, Loan, LoanStatus
 from django_defacto.services.eligibility import check_eligibility, financing_cost
 from django_defacto.services.loans import cash_in_now, reconcile_loan_request
 from django_defacto.services.records import LOCAL_LOAN_METADATA_KEY
+from tests.integration.concurrency import at_once, meeting_before_insert
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice, make_seller
 
@@ -269,31 +267,8 @@ def test_two_simultaneous_clicks_make_one_loan(defacto_client, control, contract
     invoice = make_invoice(seller)
     # Both clicks pass the eligibility check before either saves its loan, so only the
     # database's one-active-loan-per-invoice constraint can stop the second.
-    both_checked = threading.Barrier(2, timeout=30)
-
-    def past_the_check(sender, instance, **kwargs):
-        if instance._state.adding:
-            both_checked.wait()
-
-    pre_save.connect(past_the_check, sender=Loan, weak=False)
-    outcomes: list[object] = []
-
-    def click() -> None:
-        try:
-            outcomes.append(cash_in_now(invoice))
-        except AlreadyFinanced as refused:
-            outcomes.append(refused)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        pre_save.disconnect(past_the_check, sender=Loan)
+    with meeting_before_insert(Loan):
+        outcomes = at_once(lambda: cash_in_now(invoice), 2, start_together=False)
 
     loans = [outcome for outcome in outcomes if isinstance(outcome, Loan)]
     refusals = [outcome for outcome in outcomes if isinstance(outcome, AlreadyFinanced)]

@@ -3,11 +3,8 @@ the seller, once: whatever repeats the decision or the notification."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.core import mail
-from django.db import connection
 
 from django_defacto import signals
 from django_defacto.conf import get_adapter
@@ -17,6 +14,7 @@ from django_defacto.services.loans import cash_in_now
 from django_defacto.services.polling import poll_pending_decisions
 from django_defacto.services.records import apply_loan, apply_loan_page
 from django_defacto.tasks import notify_seller
+from tests.integration.concurrency import at_once
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice
 
@@ -149,21 +147,12 @@ def test_the_same_decision_applied_by_two_workers_at_once_sends_one_email(
     loan = pending_request(control)
     control.advance_clock(6)
     decision = defacto_client.loans.get(loan.defacto_id)
-    start = threading.Barrier(4)
 
     def worker() -> None:
-        start.wait()
-        try:
-            apply_loan(decision)
-            notify_seller.delay(str(loan.pk), LoanStatus.TO_VALIDATE)
-        finally:
-            connection.close()
+        apply_loan(decision)
+        notify_seller.delay(str(loan.pk), LoanStatus.TO_VALIDATE)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    assert at_once(worker, 4) == [None] * 4
 
     assert len(mail.outbox) == 1
     assert len(told) == 1

@@ -3,7 +3,6 @@ checks that thin out as they age, and never twice by two sweeps at once."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from django_defacto.services.polling import poll_interval, poll_pending_decision
 from django_defacto.services.records import apply_borrower
 from django_defacto.services.sync import sync_loans
 from django_defacto.tasks import poll_pending_decisions as poll_task
+from tests.integration.concurrency import at_once
 from tests.integration.sellers import ready_seller
 from tests.journeys import ready_borrower, small_loans
 from tests.marketplace import make_invoice
@@ -98,21 +98,7 @@ def test_two_sweeps_running_at_once_share_the_loans_without_overlap(
     control.advance_clock(6)
     now = timezone.now() + timedelta(seconds=11)
     before = len(contract_adapter.exchanges)
-    reports = []
-    start = threading.Barrier(2)
-
-    def sweep() -> None:
-        start.wait()
-        try:
-            reports.append(poll_pending_decisions(now=now))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    reports = at_once(lambda: poll_pending_decisions(now=now), 2)
 
     assert sum(report.claimed for report in reports) == PENDING_LOANS
     assert sum(report.decided for report in reports) == PENDING_LOANS

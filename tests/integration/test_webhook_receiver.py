@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from typing import Any
 
 import django
 import pytest
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.test import Client
 
 from django_defacto.models import WebhookEvent, WebhookEventState
 from django_defacto.services.webhooks import record_delivery
+from tests.integration.concurrency import at_once
 from tests.integration.webhook_delivery import (  # noqa: F401
     OLD_TOKEN,
     RECEIVER_PATH,
@@ -223,21 +222,7 @@ def test_the_receiver_is_named_in_the_apps_namespace():
 def test_simultaneous_deliveries_of_one_notification_store_it_once_and_process_it_once():
     body = notification(7)
     raw = json.dumps(body).encode()
-    start = threading.Barrier(8)
-    outcomes: list[Any] = []
-
-    def deliver_once() -> None:
-        start.wait()
-        try:
-            outcomes.append(record_delivery(body, raw))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver_once) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(lambda: record_delivery(body, raw), 8)
 
     [event] = WebhookEvent.objects.all()
     assert event.deliveries == 8
