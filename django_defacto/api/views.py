@@ -10,7 +10,6 @@ from django.utils.translation import gettext
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONOpenAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +20,7 @@ from rest_framework.settings import api_settings
 from ..services import financing, idempotency, loans, offers, seller_scope
 from . import serializers as s
 from .errors import ApiError, api_exception_handler
+from .parsers import SellerJSONParser
 from .permissions import IsSeller
 from .throttling import LoanRequestThrottle
 
@@ -63,7 +63,7 @@ class SellerView(GenericAPIView):
 
     permission_classes = [IsSeller]
     renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
+    parser_classes = [SellerJSONParser]
     pagination_class = SellerPagination
     schema = ApiSchema()
     seller: Any = None  # set by IsSeller

@@ -68,6 +68,9 @@ def _read_notification(request: HttpRequest) -> tuple[dict[str, Any], bytes]:
         notification = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise BadDelivery("The body is not JSON.") from None
+    except RecursionError:
+        # Python's parser gives up on JSON nested a thousand levels deep.
+        raise BadDelivery("The body is nested too deep.") from None
     if not isinstance(notification, dict):
         raise BadDelivery("The body is not a JSON object.")
     return notification, body
