@@ -73,7 +73,23 @@ def _read_notification(request: HttpRequest) -> tuple[dict[str, Any], bytes]:
         raise BadDelivery("The body is nested too deep.") from None
     if not isinstance(notification, dict):
         raise BadDelivery("The body is not a JSON object.")
+    try:
+        if _holds_nul(notification):
+            # PostgreSQL cannot store U+0000 in text or JSON, and Defacto never sends it.
+            raise BadDelivery("The body contains a NUL character.")
+    except RecursionError:
+        raise BadDelivery("The body is nested too deep.") from None
     return notification, body
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
 
 
 def _queue_processing(event_id: int) -> None:

@@ -227,3 +227,11 @@ def test_simultaneous_deliveries_of_one_notification_store_it_once_and_process_i
     [event] = WebhookEvent.objects.all()
     assert event.deliveries == 8
     assert sorted(outcome.should_process for outcome in outcomes) == [False] * 7 + [True]
+
+
+def test_a_notification_holding_a_nul_character_is_refused_and_nothing_stored(webhooks_on):
+    response = deliver(notification(9, status="READY\x00"))
+
+    assert response.status_code == 400
+    assert b"NUL" in response.content
+    assert WebhookEvent.objects.count() == 0
