@@ -67,7 +67,14 @@ format: $(INSTALLED)
 	@$(BIN)/ruff check --fix --quiet .
 	@$(BIN)/ruff format --quiet .
 
-bench: $(INSTALLED)
+# `make bench` writes benchmarks/report.md and report.json (ignored by git), on PostgreSQL
+# when DATABASE_URL names one or $(POSTGRES_URL)'s server answers, else on SQLite.
+$(VENV)/.installed-bench: $(INSTALLED)
+	@$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[test,bench]' \
+		>> $(VENV)/install.log 2>&1 || { echo "Installing the bench extra failed; see $(VENV)/install.log"; exit 1; }
+	@touch $@
+
+bench: $(VENV)/.installed-bench
 	@$(BIN)/python -m benchmarks
 
 sandbox: $(INSTALLED)

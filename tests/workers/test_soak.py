@@ -107,7 +107,7 @@ def test_no_loan_is_lost_doubled_or_told_twice_under_faults_and_a_killed_worker(
         settled = _wait(lambda: make_due_now() >= 0 and awaiting_decision() == 0, SETTLE_WITHIN)
     assert victim.process.poll() is not None, "a worker was killed mid-run"
     for _, result in poller.pending:
-        result.get(timeout=60, propagate=False)
+        result.get(timeout=60, propagate=False, disable_sync_subtasks=False)
     # Sandbox time also follows the real clock: an hour later, every loan rests where it
     # stays for a while (approved awaiting consent, closed, or repaid only tomorrow), so
     # what the reconciliation sees no longer moves under it.

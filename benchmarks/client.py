@@ -1,6 +1,6 @@
-"""`make bench`: throughput and memory of the client and the sandbox.
+"""Throughput and memory of the client and the sandbox alone (no Django).
 
-Figures are printed, not asserted: they are compared from run to run by reading them.
+Figures are printed, not asserted; `benchmarks.__main__` copies them into the report.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def over_http(requests_count: int) -> None:
         sandbox.close()
 
 
-if __name__ == "__main__":
+def run() -> None:
     # Retries under injected faults are expected here; their warnings would bury the figures.
     logging.getLogger("django_defacto").setLevel(logging.ERROR)
     print(f"{'benchmark':<58} {'time':>10}  {'rate':>12}")
@@ -146,3 +146,7 @@ if __name__ == "__main__":
     sandbox_memory(2_000)
     under_faults(100)
     over_http(500)
+
+
+if __name__ == "__main__":
+    run()
