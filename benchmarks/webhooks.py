@@ -1,0 +1,136 @@
+"""Webhook intake: `POST /defacto/webhooks/?token=` behind gunicorn (sync workers),
+beside a bare view answering 200 in the same server (the ceiling). The load comes from
+another process. Celery is not eager and its broker only queues (files in a temp dir):
+the endpoint stores the notification and queues its processing, nothing more."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from .harness import Environment, Figure, percentile
+
+SECTION = "Webhook intake"
+WORKERS = 3
+THREADS = 6
+SECONDS = 5.0
+ROUNDS = 2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, data=b"{}", timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer at {url}")
+
+
+def _load(url: str, kind: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.load", url, str(SECONDS), str(THREADS), kind],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    return json.loads(out.stdout)
+
+
+def run(env: Environment) -> list[Figure]:
+    from django_defacto.conf import defacto_settings
+    from django_defacto.models import WebhookEvent
+
+    token = defacto_settings().webhook_tokens[0]
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(env.workdir / "gunicorn.log", "w")  # noqa: SIM115
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "example_project.wsgi:application",
+            f"--bind=127.0.0.1:{port}",
+            f"--workers={WORKERS}",
+            "--worker-class=sync",
+            "--log-level=warning",
+        ],
+        env={**os.environ},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    try:
+        _wait_for(f"{base}/bench/ok/")
+        results: dict[str, dict] = {"ceiling": {"n": 0, "t": 0.0, "lat": [], "errors": 0}}
+        results["webhook"] = {"n": 0, "t": 0.0, "lat": [], "errors": 0}
+        targets = {
+            "ceiling": f"{base}/bench/ok/",
+            "webhook": f"{base}/defacto/webhooks/?token={token}",
+        }
+        _load(targets["webhook"], "webhook")  # warm-up: connections, imports
+        stored_before = WebhookEvent.objects.count()
+        # Alternated, so that a noisy neighbour weighs on both alike.
+        for _ in range(ROUNDS):
+            for kind in ("ceiling", "webhook"):
+                outcome = _load(targets[kind], kind)
+                result = results[kind]
+                result["n"] += len(outcome["latencies"])
+                result["t"] += outcome["elapsed"]
+                result["lat"].extend(outcome["latencies"])
+                result["errors"] += outcome["errors"]
+        stored = WebhookEvent.objects.count() - stored_before
+        queued = sum(1 for _ in (env.workdir / "celery" / "queue").iterdir())
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+    figures = []
+    rate = {kind: r["n"] / r["t"] for kind, r in results.items()}
+    lat = {kind: sorted(r["lat"]) for kind, r in results.items()}
+    figures.append(
+        Figure(
+            SECTION,
+            f"deliveries per second ({WORKERS} sync workers, {THREADS} client threads)",
+            rate["webhook"],
+            "req/s",
+            "bare 200 view, same server (ceiling)",
+            rate["ceiling"],
+            goal=">= 0.5x ceiling",
+            met=rate["webhook"] >= 0.5 * rate["ceiling"],
+            notes=(
+                f"{results['webhook']['n']} deliveries stored {stored}, queued {queued} tasks; "
+                f"errors {results['webhook']['errors']} vs {results['ceiling']['errors']}"
+            ),
+            extra={"stored": stored, "queued": queued},
+        )
+    )
+    for name, fraction in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99)):
+        value = percentile(lat["webhook"], fraction) * 1000
+        figures.append(
+            Figure(
+                SECTION,
+                f"latency {name}",
+                value,
+                "ms",
+                "ceiling",
+                percentile(lat["ceiling"], fraction) * 1000,
+                goal="< 25 ms" if name == "p95" else "",
+                met=(value < 25) if name == "p95" else None,
+            )
+        )
+    return figures

@@ -1,0 +1,74 @@
+"""The state most figures share: an in-process sandbox holding 10,000 loans of one
+borrower awaiting Defacto's decision, and that borrower mirrored here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from django_defacto.client import DefactoClient
+from django_defacto.sandbox import Sandbox
+from django_defacto.sandbox.control import SandboxControl
+from django_defacto.sandbox.scenarios import SCENARIO_IBANS
+
+from .harness import SANDBOX_URL, RequestCounter, sandbox_client, stopwatch
+
+
+@dataclass
+class World:
+    sandbox: Sandbox
+    client: DefactoClient
+    requests: RequestCounter
+    control: SandboxControl
+    borrower: dict[str, Any]
+    loans: int
+    built_in: float
+
+
+def build(loans: int) -> World:
+    from django_defacto.models import Borrower
+    from django_defacto.services.records import apply_borrower
+
+    sandbox = Sandbox(seed=11)
+    client, counter = sandbox_client(sandbox)
+    control = SandboxControl(SANDBOX_URL, sandbox.session(SANDBOX_URL))
+    with stopwatch() as took:
+        business = client.sandbox.business_generator(is_borrower=True)
+        borrower = client.borrowers.create(business)
+        client.borrowers.sign(borrower["id"], {"signed_at": datetime.now(timezone.utc).isoformat()})
+        control.advance_clock(60)
+        borrower = client.borrowers.get(borrower["id"])
+        local = Borrower.objects.create(
+            seller_key=f"bench.seller:{borrower['identifier']}", identifier=borrower["identifier"]
+        )
+        apply_borrower(borrower, local=local)
+        now = datetime.now(timezone.utc)
+        body = {
+            "amount": 100,
+            "borrower": {"identifier": borrower["identifier"]},
+            "loan_to": {"account_number": SCENARIO_IBANS["SUCCESS"]},
+            "to_pay_at": now.isoformat(),
+            "to_repay_at": (now + timedelta(days=30)).isoformat(),
+            # Decided 5 sandbox seconds later: they wait in PENDING_VALIDATION till then.
+            "wait_for_validation": False,
+        }
+        for _ in range(loans):
+            client.loans.create(dict(body))
+    return World(sandbox, client, counter, control, borrower, loans, took[0])
+
+
+def clear_loans() -> None:
+    """Delete every mirrored loan (and what hangs on them) in a few statements."""
+    from django.db import connection
+
+    from django_defacto.models import Loan
+
+    related = [
+        f.related_model._meta.db_table
+        for f in Loan._meta.related_objects
+        if f.related_model is not None
+    ]
+    with connection.cursor() as cursor:
+        for table in [*related, Loan._meta.db_table]:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
