@@ -34,6 +34,8 @@ class Figure:
     goal: str = ""
     met: bool | None = None
     notes: str = ""
+    # For a goal missed: why, with the profile that shows it (Markdown).
+    explanation: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

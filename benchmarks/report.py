@@ -36,6 +36,11 @@ def markdown(env: Environment, figures: list[Figure]) -> str:
             f"| {f.section} | {f.name} | {_number(f.value, f.unit)} | {f.baseline_name} | "
             f"{_number(f.baseline, f.unit)} | {ratio} | {f.goal} | {met} | {f.notes} |"
         )
+    explained = [f for f in figures if f.explanation]
+    if explained:
+        lines += ["", "## Goals missed: the profiles"]
+        for f in explained:
+            lines += ["", f"### {f.section}: {f.name}", "", f.explanation]
     return "\n".join(lines) + "\n"
 
 

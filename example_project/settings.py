@@ -68,6 +68,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# Keep a worker's database connection between requests: opening one per request costs
+# PostgreSQL a new backend process, several times the work of storing a webhook delivery.
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The demo's web server, worker and beat write to one SQLite file at once: wait for a
     # lock instead of failing at once, and take the write lock when a transaction starts

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import prefetch_related_objects
 from django.urls import reverse
 from django.utils.translation import gettext
 from rest_framework import status
@@ -89,6 +90,12 @@ class SellerView(GenericAPIView):
         # Read again so the answer shows the loan with its latest events.
         fresh = seller_scope.seller_loans(self.seller).get(pk=loan.pk)
         return Response(s.LoanSerializer(fresh).data, status=code)
+
+    def answered_loan_response(self, loan: Any, code: int) -> Response:
+        """The loan a service call has just returned, read under its row lock (so it is
+        the seller's, and current): only its events are left to load."""
+        prefetch_related_objects([loan], "events")
+        return Response(s.LoanSerializer(loan).data, status=code)
 
 
 class ApiRootView(SellerView):
@@ -197,8 +204,9 @@ class LoanListView(SellerView):
             requested_by=request.user,
             **body.options(),
         )
-        code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
-        return self.loan_response(outcome.loan, code)
+        if not outcome.created:
+            return self.loan_response(outcome.loan)
+        return self.answered_loan_response(outcome.loan, status.HTTP_201_CREATED)
 
 
 class LoanDetailView(SellerView):

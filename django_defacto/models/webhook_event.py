@@ -21,13 +21,13 @@ class WebhookEvent(models.Model):
     the entity from Defacto before changing anything.
     """
 
-    dedupe_key = models.CharField(_("dedupe key"), max_length=128, unique=True)
-    event_type = models.CharField(_("event"), max_length=64, db_index=True)
+    dedupe_key = models.CharField(_("dedupe key"), max_length=128)
+    event_type = models.CharField(_("event"), max_length=64)
     entity_type = models.CharField(_("entity type"), max_length=32, blank=True)
-    entity_id = models.CharField(_("entity id"), max_length=64, blank=True, db_index=True)
+    entity_id = models.CharField(_("entity id"), max_length=64, blank=True)
     status = models.CharField(_("status"), max_length=32, blank=True)
     occurred_at = models.DateTimeField(_("happened"), null=True, blank=True)
-    received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
     deliveries = models.PositiveIntegerField(_("deliveries"), default=1)
     body = models.JSONField(_("body"), default=dict, blank=True)
     state = models.CharField(
@@ -35,7 +35,6 @@ class WebhookEvent(models.Model):
         max_length=16,
         choices=WebhookEventState.choices,
         default=WebhookEventState.RECEIVED,
-        db_index=True,
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
@@ -47,6 +46,18 @@ class WebhookEvent(models.Model):
         verbose_name_plural = _("webhook events")
         ordering = ["-received_at", "-id"]
         permissions = [("reprocess_webhookevent", _("Can reprocess a webhook event"))]
+        # Every delivery inserts a row: plain B-tree indexes only, declared here because
+        # `unique=True` and `db_index=True` on a CharField add a second, LIKE-pattern index
+        # on PostgreSQL that no query here uses.
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="defacto_webhook_dedupe_key")
+        ]
+        indexes = [
+            models.Index(fields=["event_type"], name="defacto_webhook_event_type"),
+            models.Index(fields=["entity_id"], name="defacto_webhook_entity_id"),
+            models.Index(fields=["received_at"], name="defacto_webhook_received_at"),
+            models.Index(fields=["state"], name="defacto_webhook_state"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.entity_id}".strip()

@@ -13,13 +13,14 @@ from datetime import timezone as dt_timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import defacto_settings, get_adapter
-from ..models import Borrower, CreditLine, Loan
+from ..models import Borrower, CreditLine, Invoice, Loan
 from ..models.statuses import BORROWER_CAN_BORROW, LOAN_RELEASES_INVOICE, BorrowerStatus
 from .borrowers import borrower_for_seller, credit_lines_of, current_credit_line
 
@@ -104,13 +105,17 @@ def money(cents: int, currency: str) -> str:
 
 
 def active_loan_for(invoice_key: str) -> Loan | None:
-    """The local loan that holds this host invoice (neither declined, canceled nor failed)."""
-    return (
-        Loan.objects.filter(invoice__invoice_key=invoice_key)
-        .exclude(status__in=sorted(LOAN_RELEASES_INVOICE))
-        .order_by("-requested_at")
-        .first()
+    """The local loan that holds this host invoice (neither declined, canceled nor failed).
+
+    At most one can (a partial unique constraint). The invoice is found first, by its
+    key, so the loans are searched by invoice: a join ordered by date can lead the
+    planner to walk every loan backwards when the invoice has none yet.
+    """
+    invoice_id = Subquery(Invoice.objects.filter(invoice_key=invoice_key).values("pk")[:1])
+    held = Loan.objects.filter(invoice_id=invoice_id).exclude(
+        status__in=sorted(LOAN_RELEASES_INVOICE)
     )
+    return next(iter(held[:1]), None)
 
 
 def quote_for_loan(loan: Loan, daily_rate: Decimal | None = None) -> Quote:

@@ -197,21 +197,36 @@ def _not_answered(loan: Loan, error: DefactoError) -> Loan:
     return locked
 
 
-def _apply_answer(loan: Loan, payload: dict[str, Any]) -> Loan:
-    applied = apply_loan(payload, local=loan)
-    with transaction.atomic():
-        current = Loan.objects.select_for_update().get(pk=applied.instance.pk)
-        if current.request_outcome_unknown or current.request_error:
-            update_fields(current, request_outcome_unknown=False, request_error="")
-    return current
+def _settle_request(loan: Loan) -> None:
+    """Defacto answered: the request's outcome is known."""
+    if loan.request_outcome_unknown or loan.request_error:
+        update_fields(loan, request_outcome_unknown=False, request_error="")
 
 
-def _send(loan: Loan, body: dict[str, Any]) -> tuple[Loan, DefactoError | None]:
+def _settle_and_stamp(loan: Loan) -> None:
+    """Defacto answered the seller's own request: settle it and record the status the
+    seller is shown, in one write, in the transaction that applies the answer (so a
+    decision applied later finds the stamp and is announced)."""
+    changes: dict[str, Any] = {}
+    if loan.request_outcome_unknown or loan.request_error:
+        changes.update(request_outcome_unknown=False, request_error="")
+    if not loan.seller_notified_status:
+        changes.update(seller_notified_status=loan.status, seller_notified_at=timezone.now())
+    if changes:
+        update_fields(loan, **changes)
+
+
+def _send(
+    loan: Loan, body: dict[str, Any], *, seller_waits: bool = False
+) -> tuple[Loan, DefactoError | None]:
+    """POST the loan request and apply the answer; `seller_waits` when the answer is
+    what the seller is shown now (see `_record_what_the_seller_saw`)."""
     try:
         payload = get_client().loans.create(body)
     except DefactoError as error:
         return _not_answered(loan, error), error
-    return _apply_answer(loan, payload), None
+    settle = _settle_and_stamp if seller_waits else _settle_request
+    return apply_loan(payload, local=loan, then=settle).instance, None
 
 
 def cash_in_now(
@@ -255,14 +270,17 @@ def cash_in_now(
         # Nothing was sent: release the invoice rather than leave a request nobody sends.
         _mark_failed(loan, gettext("The loan request could not be prepared: %s") % error)
         raise
-    loan, _ = _send(loan, body)
+    loan, error = _send(loan, body, seller_waits=True)
+    if error is None:
+        return loan
     return _record_what_the_seller_saw(loan)
 
 
 def _record_what_the_seller_saw(loan: Loan) -> Loan:
-    """Stamp the status the request returns with (under the row lock, so a decision
-    applied meanwhile is either already in it or finds the stamp and is announced later),
-    and schedule a check when the answer leaves the loan awaiting a decision."""
+    """After a request Defacto refused or did not answer: stamp the status the request
+    returns with (under the row lock, so a decision applied meanwhile is either already
+    in it or finds the stamp and is announced later), and schedule a check when the loan
+    is left awaiting a decision. An answered request is stamped by `_settle_and_stamp`."""
     from .polling import next_check_at
 
     with transaction.atomic():

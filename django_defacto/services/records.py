@@ -63,10 +63,14 @@ bill_relations = _borrower_relation(
 )
 
 
-def loan_relations(payloads: Sequence[Payload]) -> Callable[[Payload], dict[str, Any]]:
-    borrowers = _borrowers_by_identifier(
-        {text(nested(payload, "borrower", "identifier")) for payload in payloads}
-    )
+def loan_relations(
+    payloads: Sequence[Payload], *, borrowers: dict[str, Borrower] | None = None
+) -> Callable[[Payload], dict[str, Any]]:
+    """`borrowers` by identifier, when the caller already holds every one named."""
+    if borrowers is None:
+        borrowers = _borrowers_by_identifier(
+            {text(nested(payload, "borrower", "identifier")) for payload in payloads}
+        )
     invoice_ids = {str(ids[0]) for payload in payloads if (ids := payload.get("invoice_ids"))}
     invoices = {i.defacto_id: i for i in Invoice.objects.filter(defacto_id__in=invoice_ids)}
 
@@ -110,13 +114,20 @@ def _keep_first_decision(loan: Loan, columns: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
-def apply_loan(payload: Payload, *, local: Loan | None = None) -> Applied:
-    """Mirror one loan payload; `local` is the request it answers, if known."""
+def apply_loan(
+    payload: Payload,
+    *,
+    local: Loan | None = None,
+    then: Callable[[Loan], None] | None = None,
+) -> Applied:
+    """Mirror one loan payload; `local` is the request it answers, if known. `then` runs
+    on the applied row in the same transaction, under its row lock, before the
+    follow-ups (polling schedule, late decisions) look at it."""
     if local is None:
         local_id = _local_loan_id(payload)
         if local_id is not None:
             local = Loan.objects.filter(id=local_id, defacto_id__isnull=True).first()
-    extra = loan_relations([payload])(payload)
+    extra = loan_relations([payload], borrowers=_borrower_of_request(local, payload))(payload)
     current = local or Loan.objects.filter(defacto_id=str(payload["id"])).first()
     if current is not None:
         extra = _keep_first_decision(current, extra)
@@ -124,9 +135,19 @@ def apply_loan(payload: Payload, *, local: Loan | None = None) -> Applied:
     with transaction.atomic():
         applied = upsert(Loan, payload, extra=extra, existing=local)
         _link_invoice(applied.instance, payload)
+        if then is not None:
+            then(applied.instance)
         after_loan_changes([applied])
     announce_loan(applied)
     return applied
+
+
+def _borrower_of_request(local: Loan | None, payload: Payload) -> dict[str, Borrower] | None:
+    """The request's own borrower, already loaded, when the answer names it."""
+    if local is None or not Loan.borrower.is_cached(local) or local.borrower is None:
+        return None
+    named = text(nested(payload, "borrower", "identifier"))
+    return {named: local.borrower} if named == local.borrower.identifier else None
 
 
 def _link_invoice(loan: Loan, payload: Payload) -> None:

@@ -9,6 +9,7 @@ idempotent and order-independent.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import traceback as tracebacks
@@ -112,6 +113,14 @@ def _columns(notification: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
+def _own_transaction() -> Any:
+    """A savepoint inside a caller's transaction (so a duplicate key leaves it usable);
+    nothing in autocommit mode, where the statement is its own transaction."""
+    if transaction.get_connection().in_atomic_block:
+        return transaction.atomic()
+    return contextlib.nullcontext()
+
+
 def record_delivery(notification: dict[str, Any], body: bytes) -> Delivery:
     """Store one delivery of `notification` (its raw `body` gives the fallback key).
 
@@ -120,19 +129,18 @@ def record_delivery(notification: dict[str, Any], body: bytes) -> Delivery:
     the loser of the insert race counts as the repeat.
     """
     key = dedupe_key(notification, body)
+    try:
+        # Outside a transaction this is one INSERT, committed alone: a first delivery,
+        # by far the most common case, costs a single round trip to the database.
+        with _own_transaction():
+            event = WebhookEvent.objects.create(
+                dedupe_key=key, body=notification, **_columns(notification)
+            )
+        return Delivery(event, repeated=False, should_process=True)
+    except IntegrityError:
+        pass  # Seen before, or being stored by a concurrent delivery right now.
     with transaction.atomic():
-        existing = WebhookEvent.objects.select_for_update().filter(dedupe_key=key).first()
-        if existing is None:
-            try:
-                with transaction.atomic():
-                    event = WebhookEvent.objects.create(
-                        dedupe_key=key, body=notification, **_columns(notification)
-                    )
-                return Delivery(event, repeated=False, should_process=True)
-            except IntegrityError:
-                existing = WebhookEvent.objects.select_for_update().filter(dedupe_key=key).first()
-                if existing is None:
-                    raise
+        existing = WebhookEvent.objects.select_for_update().get(dedupe_key=key)
         WebhookEvent.objects.filter(pk=existing.pk).update(deliveries=F("deliveries") + 1)
         existing.refresh_from_db(fields=["deliveries"])
         return Delivery(existing, repeated=True, should_process=existing.state == State.FAILED)

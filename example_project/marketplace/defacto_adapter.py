@@ -46,6 +46,13 @@ class MarketplaceAdapter(BaseAdapter):
             invoices = invoices.filter(seller=seller)
         return invoices.order_by("-issued_on", "number")
 
+    def get_invoice(self, key: str) -> Invoice | None:
+        # Eligibility reads the invoice's seller and buyer too: one query for all three.
+        if not key.startswith(f"{Invoice._meta.label_lower}:"):
+            return super().get_invoice(key)
+        pk = key.partition(":")[2]
+        return Invoice.objects.select_related("seller", "buyer").filter(pk=pk).first()
+
     def invoice_seller(self, invoice: Invoice) -> Seller:
         return invoice.seller
 
