@@ -61,9 +61,16 @@ class EnrollSerializer(serializers.Serializer):
 
 class OfferQuerySerializer(serializers.Serializer):
     amount = serializers.IntegerField(
-        required=False, min_value=-AMOUNT_LIMIT, max_value=AMOUNT_LIMIT
+        required=False,
+        min_value=-AMOUNT_LIMIT,
+        max_value=AMOUNT_LIMIT,
+        help_text=_("The amount to finance, in cents (default: the invoice's total)."),
     )
-    to_repay_at = serializers.DateField(required=False, input_formats=["iso-8601"])
+    to_repay_at = serializers.DateField(
+        required=False,
+        input_formats=["iso-8601"],
+        help_text=_("The repayment date (default: the invoice's due date when accepted)."),
+    )
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments of `check_eligibility`."""

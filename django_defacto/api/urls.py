@@ -1,6 +1,6 @@
 """The seller API's URLs, included at `api/` by `django_defacto.urls`."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -19,4 +19,6 @@ urlpatterns = [
     path("loans/<str:loan_id>/cancel/", views.LoanCancelView.as_view(), name="api-loan-cancel"),
     path("bills/", views.BillListView.as_view(), name="api-bills"),
     path("schema/", views.ApiSchemaView.as_view(), name="api-schema"),
+    # Last: any other URL under the API answers in JSON too, never Django's HTML page.
+    re_path(r"^.*$", views.api_not_found),
 ]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import prefetch_related_objects
-from django.urls import reverse
+from django.http import HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -51,6 +52,29 @@ class ApiSchema(AutoSchema):
 
     def _is_list_view(self, path: str, method: str, view: Any) -> bool:
         return method == "GET" and getattr(view, "lists", False)
+
+    def get_pagination_parameters(self, path: str, method: str) -> list[dict[str, Any]]:
+        # DRF's own test takes any GET of a path without a variable at its end for a list.
+        if not self._is_list_view(path, method, self.view):
+            return []
+        return super().get_pagination_parameters(path, method)
+
+    def get_filter_parameters(self, path: str, method: str) -> list[dict[str, Any]]:
+        # The query string a GET reads through its `query_serializer_class`.
+        parameters = super().get_filter_parameters(path, method)
+        query_class = getattr(self.view, "query_serializer_class", None)
+        if method == "GET" and query_class is not None:
+            for name, field in query_class().fields.items():
+                parameters.append(
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": field.required,
+                        "description": str(field.help_text or ""),
+                        "schema": self.map_field(field),
+                    }
+                )
+        return parameters
 
     def get_request_serializer(self, path: str, method: str) -> Any:
         request_class = getattr(self.view, "request_serializer_class", None)
@@ -150,9 +174,10 @@ class OfferView(SellerView):
     operation_ids = {"GET": "getOffer"}
 
     serializer_class = s.OfferSerializer
+    query_serializer_class = s.OfferQuerySerializer
 
     def get(self, request: Request, ref: str) -> Response:
-        query = self.valid(s.OfferQuerySerializer, request.query_params)
+        query = self.valid(self.query_serializer_class, request.query_params)
         invoice = seller_scope.seller_invoice(self.seller, ref)
         if invoice is None:
             raise ApiError(
@@ -291,3 +316,19 @@ class ApiSchemaView(SchemaView):
             url=root,
         )
         return super().get(request, *args, **kwargs)
+
+
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    """404 in the API's error shape for a URL it does not have; names the URL with the
+    slash when that one exists (the API's URLs all end with one)."""
+    message = gettext("There is no such URL in the seller API.")
+    if not request.path.endswith("/"):
+        try:
+            match = resolve(request.path + "/")
+        except Resolver404:
+            match = None
+        if match is not None and match.func is not api_not_found:
+            message = gettext("There is no such URL in the seller API; did you mean %(url)s?") % {
+                "url": request.path + "/"
+            }
+    return JsonResponse({"code": "not_found", "message": message}, status=404)

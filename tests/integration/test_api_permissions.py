@@ -153,3 +153,20 @@ def test_a_token_works_without_a_session_or_csrf(defacto_client, control):
     wrong = program.get(api("loans/"), headers={"Authorization": "Token nope"})
     assert wrong.status_code in (401, 403)
     assert wrong.json()["code"] == "authentication_failed"
+
+
+def test_a_url_the_api_does_not_have_answers_404_in_json(defacto_client, control):
+    seller, _ = ready_seller(control)
+    for browser in (signed_in(seller.user), Client()):
+        unknown = browser.get(api("nothing/here/"))
+        no_slash = browser.post(api("loans"), {}, content_type="application/json")
+
+        assert unknown.status_code == 404
+        assert unknown["Content-Type"] == "application/json"
+        assert unknown.json() == {
+            "code": "not_found",
+            "message": "There is no such URL in the seller API.",
+        }
+        assert no_slash.status_code == 404
+        assert no_slash.json()["message"].endswith(f"did you mean {api('loans/')}?")
+    assert not Loan.objects.exists()

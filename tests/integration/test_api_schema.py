@@ -48,3 +48,19 @@ def test_the_schema_describes_the_loan_request_body():
     assert {"invoice", "amount", "to_repay_at", "accept_terms"} <= set(fields)
     listed = schema["paths"]["/defacto/api/loans/"]["get"]["responses"]["200"]
     assert "count" in listed["content"]["application/json"]["schema"]["properties"]
+
+
+def test_the_schema_lists_the_offers_query_parameters():
+    schema = Client().get("/defacto/api/schema/").json()
+
+    offer = schema["paths"]["/defacto/api/invoices/{ref}/offer/"]["get"]
+    query = {p["name"]: p for p in offer["parameters"] if p["in"] == "query"}
+    assert set(query) == {"amount", "to_repay_at"}
+    assert query["amount"]["schema"]["type"] == "integer"
+    assert query["to_repay_at"]["schema"] == {"type": "string", "format": "date"}
+    assert not any(p["required"] for p in query.values())
+    # Only the lists are paginated.
+    financing = schema["paths"]["/defacto/api/financing/"]["get"]
+    assert not [p for p in financing.get("parameters", []) if p["in"] == "query"]
+    loans = schema["paths"]["/defacto/api/loans/"]["get"]
+    assert {"page", "page_size"} <= {p["name"] for p in loans["parameters"]}
