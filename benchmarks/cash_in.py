@@ -26,28 +26,22 @@ SECTION = "Cash in now"
 REQUESTS = 50
 WARM_UP = 5
 
-# (step, the module or class holding the function, the function): each POST's steps.
-STEPS: list[tuple[str, str, str]] = [
-    ("seller found for the user", "django_defacto.api.permissions.IsSeller", "has_permission"),
-    ("Idempotency-Key looked up", "django_defacto.services.idempotency", "_replay"),
-    ("seller's invoice read", "django_defacto.services.idempotency", "seller_invoice"),
+# Each POST's steps: (what it does, "module:function" or "module:Class.method").
+STEPS: list[tuple[str, str]] = [
+    ("seller found for the user", "django_defacto.api.permissions:IsSeller.has_permission"),
+    ("Idempotency-Key looked up", "django_defacto.services.idempotency:_replay"),
+    ("seller's invoice read", "django_defacto.services.idempotency:seller_invoice"),
     (
         "eligibility: borrower, credit line, active loan",
-        "django_defacto.services.loans",
-        "check_eligibility",
+        "django_defacto.services.loans:check_eligibility",
     ),
     (
         "request recorded, committed before Defacto hears of it",
-        "django_defacto.services.loans",
-        "_record_request",
+        "django_defacto.services.loans:_record_request",
     ),
-    ("Defacto's answer: client.loans.create", "django_defacto.client.resources.Loans", "create"),
-    ("answer applied, in one transaction", "django_defacto.services.loans", "apply_loan"),
-    (
-        "loan presented: events, invoice, JSON",
-        "django_defacto.api.views.SellerView",
-        "answered_loan_response",
-    ),
+    ("Defacto's answer: client.loans.create", "django_defacto.client.resources:Loans.create"),
+    ("answer applied, in one transaction", "django_defacto.services.loans:apply_loan"),
+    ("loan presented: events, invoice, JSON", "django_defacto.api.views:SellerView.loan_response"),
 ]
 REST = "the rest: middleware, session and user, DRF, commits"
 
@@ -92,15 +86,13 @@ class Steps:
         from django.db import connection
 
         replaced = []
-        for name, path, attribute in STEPS:
-            try:
-                owner: Any = importlib.import_module(path)
-            except ImportError:
-                module, _, class_name = path.rpartition(".")
-                owner = getattr(importlib.import_module(module), class_name)
-            original = (
-                owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)
-            )
+        for name, target in STEPS:
+            module, _, qualname = target.partition(":")
+            *owner_path, attribute = qualname.split(".")
+            owner: Any = importlib.import_module(module)
+            for part in owner_path:
+                owner = getattr(owner, part)
+            original = getattr(owner, attribute)
             replaced.append((owner, attribute, original))
             setattr(owner, attribute, self.timed(name, original))
         try:
@@ -111,7 +103,7 @@ class Steps:
                 setattr(owner, attribute, original)
 
     def table(self, posts: int) -> str:
-        names = [REST, *(name for name, _, _ in STEPS)]
+        names = [REST, *(name for name, _ in STEPS)]
         total = sum(self.seconds.values())
         lines = ["| step | ms per POST | share | SQL statements |", "|---|---:|---:|---:|"]
         for name in names:

@@ -4,13 +4,12 @@ borrower awaiting Defacto's decision, and that borrower mirrored here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from django_defacto.client import DefactoClient
 from django_defacto.sandbox import Sandbox
 from django_defacto.sandbox.control import SandboxControl
-from django_defacto.sandbox.scenarios import SCENARIO_IBANS
+from tests.journeys import ready_borrower, small_loans
 
 from .harness import SANDBOX_URL, RequestCounter, sandbox_client, stopwatch
 
@@ -34,27 +33,13 @@ def build(loans: int) -> World:
     client, counter = sandbox_client(sandbox)
     control = SandboxControl(SANDBOX_URL, sandbox.session(SANDBOX_URL))
     with stopwatch() as took:
-        business = client.sandbox.business_generator(is_borrower=True)
-        borrower = client.borrowers.create(business)
-        client.borrowers.sign(borrower["id"], {"signed_at": datetime.now(timezone.utc).isoformat()})
-        control.advance_clock(60)
-        borrower = client.borrowers.get(borrower["id"])
+        borrower = ready_borrower(client, control)
         local = Borrower.objects.create(
             seller_key=f"bench.seller:{borrower['identifier']}", identifier=borrower["identifier"]
         )
         apply_borrower(borrower, local=local)
-        now = datetime.now(timezone.utc)
-        body = {
-            "amount": 100,
-            "borrower": {"identifier": borrower["identifier"]},
-            "loan_to": {"account_number": SCENARIO_IBANS["SUCCESS"]},
-            "to_pay_at": now.isoformat(),
-            "to_repay_at": (now + timedelta(days=30)).isoformat(),
-            # Decided 5 sandbox seconds later: they wait in PENDING_VALIDATION till then.
-            "wait_for_validation": False,
-        }
-        for _ in range(loans):
-            client.loans.create(dict(body))
+        # Decided 5 sandbox seconds later: they wait in PENDING_VALIDATION till then.
+        small_loans(client, borrower, loans, wait_for_validation=False)
     return World(sandbox, client, counter, control, borrower, loans, took[0])
 
 

@@ -111,14 +111,9 @@ class SellerView(GenericAPIView):
         return loan
 
     def loan_response(self, loan: Any, code: int = status.HTTP_200_OK) -> Response:
-        # Read again so the answer shows the loan with its latest events.
-        fresh = seller_scope.seller_loans(self.seller).get(pk=loan.pk)
-        return Response(s.LoanSerializer(fresh).data, status=code)
-
-    def answered_loan_response(self, loan: Any, code: int) -> Response:
-        """The loan a service call has just returned, read under its row lock (so it is
-        the seller's, and current): only its events are left to load."""
-        prefetch_related_objects([loan], "events")
+        """`loan` as found among the seller's (`own_loan`) or as a service call returned it,
+        fresh from the database: only its invoice and events may be left to load."""
+        prefetch_related_objects([loan], "invoice", "events")
         return Response(s.LoanSerializer(loan).data, status=code)
 
 
@@ -229,9 +224,8 @@ class LoanListView(SellerView):
             requested_by=request.user,
             **body.options(),
         )
-        if not outcome.created:
-            return self.loan_response(outcome.loan)
-        return self.answered_loan_response(outcome.loan, status.HTTP_201_CREATED)
+        code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
+        return self.loan_response(outcome.loan, code)
 
 
 class LoanDetailView(SellerView):

@@ -13,6 +13,7 @@ Defacto hears of it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -197,20 +198,14 @@ def _not_answered(loan: Loan, error: DefactoError) -> Loan:
     return locked
 
 
-def _settle_request(loan: Loan) -> None:
-    """Defacto answered: the request's outcome is known."""
-    if loan.request_outcome_unknown or loan.request_error:
-        update_fields(loan, request_outcome_unknown=False, request_error="")
-
-
-def _settle_and_stamp(loan: Loan) -> None:
-    """Defacto answered the seller's own request: settle it and record the status the
-    seller is shown, in one write, in the transaction that applies the answer (so a
-    decision applied later finds the stamp and is announced)."""
+def _settle_answered_request(loan: Loan, *, seller_waits: bool) -> None:
+    """Defacto answered: the request's outcome is known. When the seller waits for this
+    answer, also record the status they are shown, in the same write and transaction
+    (so a decision applied later finds the stamp and is announced)."""
     changes: dict[str, Any] = {}
     if loan.request_outcome_unknown or loan.request_error:
         changes.update(request_outcome_unknown=False, request_error="")
-    if not loan.seller_notified_status:
+    if seller_waits and not loan.seller_notified_status:
         changes.update(seller_notified_status=loan.status, seller_notified_at=timezone.now())
     if changes:
         update_fields(loan, **changes)
@@ -225,7 +220,7 @@ def _send(
         payload = get_client().loans.create(body)
     except DefactoError as error:
         return _not_answered(loan, error), error
-    settle = _settle_and_stamp if seller_waits else _settle_request
+    settle = functools.partial(_settle_answered_request, seller_waits=seller_waits)
     return apply_loan(payload, local=loan, then=settle).instance, None
 
 
@@ -280,7 +275,7 @@ def _record_what_the_seller_saw(loan: Loan) -> Loan:
     """After a request Defacto refused or did not answer: stamp the status the request
     returns with (under the row lock, so a decision applied meanwhile is either already
     in it or finds the stamp and is announced later), and schedule a check when the loan
-    is left awaiting a decision. An answered request is stamped by `_settle_and_stamp`."""
+    is left awaiting a decision. An answered request is stamped by `_settle_answered_request`."""
     from .polling import next_check_at
 
     with transaction.atomic():
