@@ -67,6 +67,9 @@ class SellerNotification:
     subject: str
     message: str
     loan: Loan | None = None
+    # The same for every attempt to send this notification: a channel that stores or
+    # sends by this key tells the seller once even when the sending is tried again.
+    key: str = ""
 
 
 def model_key(instance: models.Model) -> str:

@@ -81,6 +81,11 @@ class Loan(MirroredModel):
         help_text=_("Defacto's answer to the request was lost; reconciled with the salt id."),
     )
     request_error = models.TextField(_("request problem"), blank=True)
+    # When the process that sent the request has surely given up waiting for Defacto's
+    # answer (its client's timeouts and retries all spent). A seller who had not been
+    # shown an answer by then never will be by that process: the notification sweep
+    # tells them instead.
+    answer_due_by = models.DateTimeField(_("answer due by"), null=True, blank=True)
 
     # What Defacto says.
     status = models.CharField(
@@ -107,6 +112,14 @@ class Loan(MirroredModel):
     # What the seller has been told, so each outcome is announced once.
     seller_notified_status = models.CharField(_("seller told"), max_length=32, blank=True)
     seller_notified_at = models.DateTimeField(_("seller told at"), null=True, blank=True)
+    # A notification stamped but not sent yet is tried from this time on: a claim while
+    # one worker sends it, then a backoff after each failure (see services.notifications).
+    seller_notify_retry_at = models.DateTimeField(
+        _("seller notification due"), null=True, blank=True, db_index=True
+    )
+    seller_notify_attempts = models.PositiveIntegerField(
+        _("seller notification attempts"), default=0
+    )
 
     next_poll_at = models.DateTimeField(_("next check"), null=True, blank=True, db_index=True)
 
@@ -114,6 +127,11 @@ class Loan(MirroredModel):
     # from the same seller gets this loan back instead of a second one.
     idempotency_key = models.CharField(
         _("idempotency key"), max_length=255, blank=True, default="", editable=False
+    )
+    # What that request asked (invoice, amount, repayment date), hashed: the same key sent
+    # with a different request is refused instead of answered with this loan.
+    idempotency_fingerprint = models.CharField(
+        _("idempotency fingerprint"), max_length=64, blank=True, default="", editable=False
     )
 
     class Meta:

@@ -61,6 +61,10 @@ class Notification(models.Model):
     message = models.TextField()
     # The django_defacto loan's primary key, as text: no foreign key into the app's tables.
     loan_id = models.CharField(max_length=64, blank=True)
+    # The package's notification key: a notification sent again (after a failed email or
+    # a worker's death) is stored once.
+    key = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     read = models.BooleanField(default=False)
 
