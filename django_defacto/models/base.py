@@ -31,6 +31,8 @@ class MirroredModel(models.Model):
 
     # Set on subclasses whose status only moves forward.
     status_flow: ClassVar[StatusFlow | None] = None
+    # Columns a payload fills once and never changes afterwards.
+    kept_once_set: ClassVar[tuple[str, ...]] = ()
 
     defacto_id = models.CharField(
         _("Defacto id"), max_length=64, unique=True, null=True, blank=True, editable=False

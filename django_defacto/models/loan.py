@@ -38,6 +38,10 @@ class Loan(MirroredModel):
     """
 
     status_flow = LOAN_FLOW
+    # A loan never moves to another invoice row: the marketplace invoice it was requested
+    # on keeps it, whatever order Defacto's answers come in (one active loan per invoice
+    # is a constraint on that row). The first decision's time is kept too.
+    kept_once_set = ("invoice", "decided_at")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     salt_id = models.CharField(

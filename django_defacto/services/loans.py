@@ -34,7 +34,7 @@ from .dispatch import announce_loan, send_on_commit
 from .eligibility import Eligibility, Reason, check_eligibility
 from .loan_actions import cancel_loan, change_repayment_date, refresh_loan, validate_loan
 from .mirror import Applied, update_fields
-from .records import LOCAL_LOAN_METADATA_KEY, apply_loan
+from .records import LOCAL_INVOICE_METADATA_KEY, LOCAL_LOAN_METADATA_KEY, apply_loan
 
 __all__ = [
     "cancel_loan",
@@ -145,8 +145,13 @@ def _loan_body(loan: Loan, host_invoice: Any | None, to_pay_at: datetime) -> dic
         body["borrower"] = {"identifier": loan.borrower_identifier}
     if invoice is not None and invoice.defacto_id:
         body["invoice_ids"] = [invoice.defacto_id]
-    elif host_invoice is not None:
-        body["invoices"] = [get_adapter().invoice_payload(host_invoice)]
+    elif host_invoice is not None and invoice is not None:
+        item = get_adapter().invoice_payload(host_invoice)
+        item["metadata"] = {
+            **(item.get("metadata") or {}),
+            LOCAL_INVOICE_METADATA_KEY: str(invoice.pk),
+        }
+        body["invoices"] = [item]
     else:
         raise LoanActionRefused(
             gettext("The invoice of this loan request no longer exists on the marketplace.")

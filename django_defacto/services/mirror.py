@@ -62,6 +62,8 @@ def merge_payload(
         return Applied(instance, stale=True, old_status=old_status)
     changed = False
     for name, value in columns.items():
+        if name in instance.kept_once_set and _is_set(instance, name):
+            continue
         if _differs(instance, name, value):
             setattr(instance, name, value)
             changed = True
@@ -74,6 +76,11 @@ def merge_payload(
     instance.synced_at = now
     instance.updated_at = now
     return Applied(instance, changed=changed, old_status=old_status)
+
+
+def _is_set(instance: MirroredModel, name: str) -> bool:
+    field = instance._meta.get_field(name)
+    return getattr(instance, field.attname) is not None
 
 
 def _differs(instance: MirroredModel, name: str, value: Any) -> bool:

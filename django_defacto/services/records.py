@@ -7,6 +7,7 @@ sync costs the same number of queries per page however many rows it holds.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -27,12 +28,17 @@ from .dispatch import (
 )
 from .mirror import Applied, PageResult, Payload, upsert, upsert_page
 
+logger = logging.getLogger("django_defacto.records")
+
 # Defacto's answer to a loan request: yes (approved, whatever came after) or no.
 LOAN_DECIDED = LOAN_APPROVED | {LoanStatus.DECLINED}
 
 # POST /loans carries this metadata key so a loan found by a sync or a webhook before
 # the POST's own answer is matched to the local request instead of duplicated.
 LOCAL_LOAN_METADATA_KEY = "django_defacto_loan"
+# The invoice sent with a loan request carries this one: a notification about the
+# invoice that arrives before the POST's answer finds the marketplace invoice's own row.
+LOCAL_INVOICE_METADATA_KEY = "django_defacto_invoice"
 
 
 def _borrowers_by_identifier(identifiers: set[str]) -> dict[str, Borrower]:
@@ -108,12 +114,6 @@ def adopt_loan_requests(payloads: Sequence[Payload]) -> dict[str, Loan]:
     return {wanted[row.id]: row for row in rows}
 
 
-def _keep_first_decision(loan: Loan, columns: dict[str, Any]) -> dict[str, Any]:
-    if loan.decided_at is not None:
-        columns.pop("decided_at", None)
-    return columns
-
-
 def apply_loan(
     payload: Payload,
     *,
@@ -128,9 +128,6 @@ def apply_loan(
         if local_id is not None:
             local = Loan.objects.filter(id=local_id, defacto_id__isnull=True).first()
     extra = loan_relations([payload], borrowers=_borrower_of_request(local, payload))(payload)
-    current = local or Loan.objects.filter(defacto_id=str(payload["id"])).first()
-    if current is not None:
-        extra = _keep_first_decision(current, extra)
     # One transaction, so the row lock taken by `upsert` covers the follow-up below.
     with transaction.atomic():
         applied = upsert(Loan, payload, extra=extra, existing=local)
@@ -151,11 +148,71 @@ def _borrower_of_request(local: Loan | None, payload: Payload) -> dict[str, Borr
 
 
 def _link_invoice(loan: Loan, payload: Payload) -> None:
-    """A loan that carried its invoice tells us the invoice's id at Defacto."""
+    """A loan that carried its invoice tells us the invoice's id at Defacto.
+
+    Another row may already hold that id: one mirrored from Defacto alone (no
+    `invoice_key`) before the loan's answer came. It is folded into the loan's own row,
+    so the marketplace invoice keeps a single row and its loan."""
     ids = payload.get("invoice_ids") or []
-    if ids and loan.invoice_id is not None:
-        Invoice.objects.filter(pk=loan.invoice_id, defacto_id__isnull=True).update(
-            defacto_id=str(ids[0])
+    if not ids or loan.invoice_id is None:
+        return
+    defacto_id = str(ids[0])
+    ours = Invoice.objects.filter(pk=loan.invoice_id, defacto_id__isnull=True)
+    if not ours.exists():
+        return
+    other = (
+        Invoice.objects.select_for_update()
+        .filter(defacto_id=defacto_id)
+        .exclude(pk=loan.invoice_id)
+        .first()
+    )
+    if other is not None:
+        if other.invoice_key is not None or other.loans.exists():
+            logger.warning(
+                "Invoice %s at Defacto is already mirrored by row %s; loan %s keeps its own "
+                "invoice row %s",
+                defacto_id,
+                other.pk,
+                loan,
+                loan.invoice_id,
+            )
+            return
+        other.delete()
+    ours.update(defacto_id=defacto_id)
+
+
+def _invoice_row_of_request(payload: Payload) -> Invoice | None:
+    """The marketplace invoice's own row that this Defacto invoice was sent from, while
+    that row does not know its Defacto id yet: named by the metadata the loan request
+    put on the invoice, else by a local loan request Defacto lists on it, else by the
+    seller and invoice number of a row the marketplace sent."""
+    unlinked = Invoice.objects.select_for_update().filter(
+        defacto_id__isnull=True, invoice_key__isnull=False
+    )
+    local_pk = text((payload.get("metadata") or {}).get(LOCAL_INVOICE_METADATA_KEY))
+    if local_pk.isdigit():
+        row = unlinked.filter(pk=int(local_pk)).first()
+        if row is not None:
+            return row
+    loan_ids = [str(loan_id) for loan_id in payload.get("loan_ids") or []]
+    if loan_ids:
+        row = unlinked.filter(loans__defacto_id__in=loan_ids).first()
+        if row is not None:
+            return row
+    number = text(payload.get("invoice_number"))
+    seller = text(nested(payload, "seller", "identifier"))
+    if number and seller:
+        return unlinked.filter(invoice_number=number, borrower__identifier=seller).first()
+    return None
+
+
+def apply_invoice(payload: Payload) -> Applied:
+    """Mirror one invoice payload onto its row: the row with its Defacto id, or the
+    marketplace invoice's own row it was sent from (never a second row for it)."""
+    with transaction.atomic():
+        known = Invoice.objects.filter(defacto_id=str(payload["id"])).exists()
+        return upsert(
+            Invoice, payload, existing=None if known else _invoice_row_of_request(payload)
         )
 
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from ..conf import DefactoConfigurationError, defacto_settings, get_client
-from ..models import Borrower, CreditLine, Invoice, Loan, Payment, WebhookEvent
+from ..models import Borrower, CreditLine, Loan, Payment, WebhookEvent
 from ..models.payloads import aware_datetime, text
 from ..models.webhook_event import WebhookEventState
 from ..webhooks.auth import TOKEN_PARAMETER
@@ -32,7 +32,6 @@ from . import records
 from .borrowers import PAGE_SIZE, refresh_borrower, refresh_credit_lines
 from .client_errors import defacto_call
 from .loan_actions import refresh_loan
-from .mirror import upsert
 
 logger = logging.getLogger("django_defacto.webhooks")
 
@@ -215,7 +214,7 @@ def _process_credit_line(event: WebhookEvent) -> None:
 def _process_invoice(event: WebhookEvent) -> None:
     with defacto_call(gettext("fetch the invoice from Defacto")):
         payload = get_client().invoices.get(event.entity_id)
-    upsert(Invoice, payload)
+    records.apply_invoice(payload)
 
 
 def _process_bill(event: WebhookEvent) -> None:
