@@ -18,6 +18,7 @@ __all__ = [
     "EnrollmentIncomplete",
     "InvalidRepaymentDate",
     "LoanActionRefused",
+    "LoanRequestUnsettled",
     "NotEligible",
 ]
 
@@ -37,6 +38,13 @@ class DefactoUnavailable(DefactoServiceError):
     """Defacto could not be reached or failed; the action can be retried later."""
 
     code = "defacto_unavailable"
+
+
+class LoanRequestUnsettled(DefactoUnavailable):
+    """Defacto has not said yet what became of a loan request whose answer was lost:
+    the request stays open (the invoice held) and is asked about again later."""
+
+    code = "loan_request_unsettled"
 
 
 class EnrollmentIncomplete(DefactoServiceError):

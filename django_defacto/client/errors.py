@@ -15,7 +15,9 @@ from .redaction import redact
 class DefactoError(Exception):
     """Base class of every error the client raises."""
 
-    #: True when Defacto may have acted on the request although no answer came back.
+    #: True when Defacto may have acted on the request although no answer came back;
+    #: also on a refusal of a retry whose earlier attempt got no answer, since the
+    #: refusal says nothing about that attempt.
     outcome_unknown: bool = False
 
     def __init__(

@@ -114,6 +114,9 @@ class Transport:
         encoded_params = encode_params(params)
         policy = self.retry_policy
         attempt = 0
+        # Whether an earlier attempt may have taken effect: a refusal of a later attempt
+        # then says nothing about what the first one did.
+        earlier_outcome_unknown = False
         while True:
             attempt += 1
             started = time.monotonic()
@@ -130,6 +133,7 @@ class Transport:
                 error = self._transport_error(exc, method, shown_path, attempt)
                 may_retry = idempotent or not error.outcome_unknown
                 if may_retry and attempt <= policy.max_retries:
+                    earlier_outcome_unknown |= error.outcome_unknown
                     self._wait_before_retry(error, attempt, None)
                     continue
                 raise error from exc
@@ -149,9 +153,28 @@ class Transport:
                 policy.may_retry_status(response.status_code, idempotent)
                 and attempt <= policy.max_retries
             ):
+                earlier_outcome_unknown |= error.outcome_unknown
                 self._wait_before_retry(error, attempt, response.headers.get("Retry-After"))
                 continue
+            if earlier_outcome_unknown:
+                error.outcome_unknown = True
             raise error
+
+    def longest_call_seconds(self) -> float:
+        """How long one call can take at most before it gives up: every attempt spending
+        its whole connect and read timeouts, with the longest waits between attempts."""
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout,) * 2
+        policy = self.retry_policy
+        waits = sum(
+            min(policy.backoff_cap, policy.backoff * 2 ** (number - 1))
+            for number in range(1, policy.max_retries + 1)
+        )
+        return (policy.max_retries + 1) * (connect + read) + waits
+
+    def one_attempt_seconds(self) -> float:
+        """How long one attempt of a call can take at most."""
+        connect, read = self.timeout if isinstance(self.timeout, tuple) else (self.timeout,) * 2
+        return connect + read
 
     def _wait_before_retry(
         self, error: DefactoError, attempt: int, retry_after: str | None

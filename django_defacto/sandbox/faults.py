@@ -1,9 +1,15 @@
 """Injected failures: the ways a real Defacto call can go wrong, on demand.
 
-A fault is added with `POST /_sandbox/faults` and matches requests by path prefix and
-method. It fires either for the next N matching requests or for a random fraction of
-them (reproducible with the sandbox seed). Faults never apply to `/_sandbox/` paths, so
-a test can always reach the controls.
+A fault is added with `POST /_sandbox/faults` and matches requests by path prefix,
+method and, with `body_contains`, a piece of the request body (to single out one request,
+e.g. the POST /loans carrying a given invoice number). It fires either for the next N
+matching requests or for a random fraction of them (reproducible with the sandbox seed).
+Faults never apply to `/_sandbox/` paths, so a test can always reach the controls.
+
+A latency delays the request by `seconds` before it takes effect, or with `after` the
+request takes effect at once and only its answer comes `seconds` late: how Defacto holds a
+POST /loans with `wait_for_validation` open while it decides, its notifications already
+on their way.
 """
 
 from __future__ import annotations
@@ -23,23 +29,27 @@ SANDBOX_CONTROL_PREFIX = "/_sandbox/"
 
 class FaultKind(str, Enum):
     HTTP_500 = "http_500"  # nothing happens, the answer is a 500 problem
+    HTTP_401 = "http_401"  # nothing happens, the answer is a 401 (e.g. a key just rotated)
+    HTTP_404 = "http_404"  # nothing happens, the answer is a 404 problem
     TIMEOUT_504_BEFORE = "timeout_504_before"  # nothing happens, the answer is a 504 problem
     TIMEOUT_504_AFTER = "timeout_504_after"  # the request takes effect, yet the answer is a 504
     CONNECTION_RESET = "connection_reset"  # nothing happens, the connection closes silently
-    LATENCY = "latency"  # the answer comes `seconds` late
+    LATENCY = "latency"  # the answer comes `seconds` late (with `after`: once it took effect)
 
 
 #: Kinds that decide the outcome of a request; at most one of them fires per request.
 OUTCOME_KINDS = frozenset(
     {
         FaultKind.HTTP_500,
+        FaultKind.HTTP_401,
+        FaultKind.HTTP_404,
         FaultKind.TIMEOUT_504_BEFORE,
         FaultKind.TIMEOUT_504_AFTER,
         FaultKind.CONNECTION_RESET,
     }
 )
 
-_ALLOWED_FIELDS = {"kind", "rate", "next", "path", "method", "seconds"}
+_ALLOWED_FIELDS = {"kind", "rate", "next", "path", "method", "seconds", "after", "body_contains"}
 _HTTP_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 
@@ -64,6 +74,8 @@ class Fault:
     path: str | None = None  # prefix of the request path
     method: str | None = None
     seconds: float = 0.0  # latency only
+    after: bool = False  # latency only: the request takes effect before the wait
+    body_contains: str | None = None  # text the request body must contain
     fired: int = 0
 
     @property
@@ -73,7 +85,12 @@ class Fault:
     def matches(self, request: SandboxRequest) -> bool:
         if self.method is not None and request.method != self.method:
             return False
-        return self.path is None or request.path.startswith(self.path)
+        if self.path is not None and not request.path.startswith(self.path):
+            return False
+        if self.body_contains is not None:
+            body = request.body.decode("utf-8", errors="replace") if request.body else ""
+            return self.body_contains in body
+        return True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +102,8 @@ class Fault:
             "path": self.path,
             "method": self.method,
             "seconds": self.seconds if self.kind is FaultKind.LATENCY else None,
+            "after": self.after if self.kind is FaultKind.LATENCY else None,
+            "body_contains": self.body_contains,
             "fired": self.fired,
             "active": self.active,
         }
@@ -92,9 +111,12 @@ class Fault:
 
 @dataclass
 class FaultDecision:
-    """What the faults decided for one request."""
+    """What the faults decided for one request: the wait before it takes effect
+    (`latency`), the wait between its effect and its answer (`latency_after`), and the
+    outcome fault that fired, if any."""
 
     latency: float = 0.0
+    latency_after: float = 0.0
     outcome: FaultKind | None = None
     fired: list[Fault] = field(default_factory=list)
 
@@ -162,7 +184,9 @@ class FaultInjector:
                 if fault.remaining is not None:
                     fault.remaining -= 1
                 decision.fired.append(fault)
-                if fault.kind is FaultKind.LATENCY:
+                if fault.kind is FaultKind.LATENCY and fault.after:
+                    decision.latency_after += fault.seconds
+                elif fault.kind is FaultKind.LATENCY:
                     decision.latency += fault.seconds
                 else:
                     decision.outcome = fault.kind
@@ -239,6 +263,16 @@ def _parse_fault(spec: Any, fault_id: str) -> Fault:
     elif seconds is not None:
         invalid.append({"name": "seconds", "reason": "only latency faults take seconds"})
 
+    after = spec.get("after")
+    if after is not None and not isinstance(after, bool):
+        invalid.append({"name": "after", "reason": "must be true or false"})
+    elif after and kind is not FaultKind.LATENCY:
+        invalid.append({"name": "after", "reason": "only latency faults take after"})
+
+    body_contains = spec.get("body_contains")
+    if body_contains is not None and (not isinstance(body_contains, str) or not body_contains):
+        invalid.append({"name": "body_contains", "reason": "must be a non-empty string"})
+
     if invalid or kind is None:
         raise ApiProblem(422, "Unprocessable Entity", "The fault is not valid.", invalid)
     return Fault(
@@ -250,6 +284,8 @@ def _parse_fault(spec: Any, fault_id: str) -> Fault:
         path=path,
         method=method.upper() if method else None,
         seconds=float(seconds or 0.0),
+        after=bool(after),
+        body_contains=body_contains,
     )
 
 
@@ -261,6 +297,10 @@ def fault_problem(kind: FaultKind, request: SandboxRequest) -> SandboxResponse:
     """Return the problem answer a failing Defacto gives for an injected `kind`."""
     if kind is FaultKind.HTTP_500:
         problem = ApiProblem(500, "Internal Server Error", "Injected fault: http_500.")
+    elif kind is FaultKind.HTTP_401:
+        problem = ApiProblem(401, "Unauthorized", "Invalid API key.")
+    elif kind is FaultKind.HTTP_404:
+        problem = ApiProblem(404, "Not Found", "Injected fault: http_404.")
     else:
         problem = ApiProblem(
             504,

@@ -39,8 +39,15 @@ DEFAULT_IN_PROCESS_URL = "http://defacto-sandbox.invalid"
 _RESET_PATH = "/_sandbox/reset"
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _OUTCOMES_WITHOUT_EFFECT = frozenset(
-    {FaultKind.HTTP_500, FaultKind.TIMEOUT_504_BEFORE, FaultKind.CONNECTION_RESET}
+    {
+        FaultKind.HTTP_500,
+        FaultKind.HTTP_401,
+        FaultKind.HTTP_404,
+        FaultKind.TIMEOUT_504_BEFORE,
+        FaultKind.CONNECTION_RESET,
+    }
 )
+_PROBLEM_OUTCOMES = _OUTCOMES_WITHOUT_EFFECT - {FaultKind.CONNECTION_RESET}
 
 
 class StateFile:
@@ -137,7 +144,9 @@ class Sandbox:
 
         Raises `ConnectionDropped` when the connection must close without an answer, and
         `ClientTimedOut` when an injected latency outlasts `read_timeout` (the request has
-        then taken effect, as a real one would have).
+        then taken effect, as a real one would have). A latency `after` the effect holds
+        the answer of a request that took effect; one that failed (a problem answer or a
+        reset) answers without it.
         """
         if _is_control(request.path, FAULTS_PATH):
             return self.faults.handle_control(request)
@@ -154,12 +163,18 @@ class Sandbox:
                 raise ClientTimedOut(read_timeout)
             self._sleep(decision.latency)
 
-        if decision.outcome in (FaultKind.HTTP_500, FaultKind.TIMEOUT_504_BEFORE):
+        if decision.outcome in _PROBLEM_OUTCOMES:
             return fault_problem(decision.outcome, request)
         if decision.outcome is FaultKind.CONNECTION_RESET:
             raise ConnectionDropped(f"injected connection_reset on {request.path}")
 
         response = self._call_engine(request)
+        if decision.latency_after:
+            left = None if read_timeout is None else read_timeout - decision.latency
+            if left is not None and decision.latency_after > left:
+                self._sleep(max(left, 0.0))
+                raise ClientTimedOut(read_timeout)
+            self._sleep(decision.latency_after)
         if decision.outcome is FaultKind.TIMEOUT_504_AFTER:
             return fault_problem(decision.outcome, request)
         return response

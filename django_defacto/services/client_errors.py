@@ -27,7 +27,9 @@ DEFINITE_REFUSALS = (InvalidRequestError, RequestFailedError, NotFoundError, Aut
 
 
 def is_definite_refusal(error: DefactoError) -> bool:
-    return isinstance(error, DEFINITE_REFUSALS)
+    """Whether Defacto refused the request and nothing of it was done. A refusal of a
+    retry whose earlier attempt went unanswered is not one (`outcome_unknown`)."""
+    return isinstance(error, DEFINITE_REFUSALS) and not error.outcome_unknown
 
 
 def defacto_said(error: DefactoError) -> str:

@@ -13,35 +13,54 @@ Defacto hears of it.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 
 from .. import signals
 from ..client import DefactoError
 from ..conf import defacto_settings, get_adapter, get_client
-from ..exceptions import AlreadyFinanced, LoanActionRefused, NotEligible
+from ..exceptions import (
+    AlreadyFinanced,
+    DefactoServiceError,
+    LoanActionRefused,
+    LoanRequestUnsettled,
+    NotEligible,
+)
 from ..models import Borrower, Invoice, Loan, LoanStatus
-from .borrowers import iso
-from .client_errors import defacto_said, is_definite_refusal, service_error
+from ..models.payloads import aware_datetime
+from .borrowers import PAGE_SIZE, iso
+from .client_errors import (
+    DEFINITE_REFUSALS,
+    defacto_call,
+    defacto_said,
+    is_definite_refusal,
+    service_error,
+)
 from .dispatch import announce_loan, send_on_commit
 from .eligibility import Eligibility, Reason, check_eligibility
 from .loan_actions import cancel_loan, change_repayment_date, refresh_loan, validate_loan
 from .mirror import Applied, update_fields
-from .records import LOCAL_INVOICE_METADATA_KEY, LOCAL_LOAN_METADATA_KEY, apply_loan
+from .records import (
+    LOCAL_INVOICE_METADATA_KEY,
+    LOCAL_LOAN_METADATA_KEY,
+    apply_loan,
+    local_loan_id,
+)
 
 __all__ = [
     "cancel_loan",
     "cash_in_now",
     "change_repayment_date",
+    "find_request_at_defacto",
     "reconcile_loan_request",
     "refresh_loan",
+    "settle_loan_request",
     "validate_loan",
 ]
 
@@ -96,6 +115,7 @@ def _record_request(
     wait_for_validation: bool,
     auto_validate: bool,
     idempotency_key: str = "",
+    idempotency_fingerprint: str = "",
 ) -> Loan:
     quote = eligibility.quote
     borrower = eligibility.borrower
@@ -103,9 +123,17 @@ def _record_request(
     # The mirror row is committed on its own: it only describes the host invoice, and the
     # loan's insert below is then the one place where two clicks meet.
     invoice = _invoice_mirror(host_invoice, borrower)
+    now = timezone.now()
+    transport = get_client().transport
     try:
         with transaction.atomic():
             loan = Loan.objects.create(
+                requested_at=now,
+                # Visible to the poll sweep from the start: should this process die before
+                # applying Defacto's answer, the sweep sends the same salt_id again once
+                # one attempt of ours would have timed out.
+                next_poll_at=now + timedelta(seconds=transport.one_attempt_seconds()),
+                answer_due_by=now + timedelta(seconds=transport.longest_call_seconds()),
                 borrower=borrower,
                 borrower_identifier=borrower.identifier,
                 invoice=invoice,
@@ -117,6 +145,7 @@ def _record_request(
                 to_pay_at=timezone.now(),
                 to_repay_at=quote.to_repay_at,
                 idempotency_key=idempotency_key,
+                idempotency_fingerprint=idempotency_fingerprint,
             )
             send_on_commit(signals.loan_requested, Loan, loan=loan)
     except IntegrityError as error:
@@ -185,15 +214,25 @@ def _mark_failed(loan: Loan, message: str) -> Loan:
     return locked
 
 
-def _not_answered(loan: Loan, error: DefactoError) -> Loan:
+def _not_answered(loan: Loan, error: DefactoError, *, first_attempt: bool) -> Loan:
     """Record a request Defacto refused (REQUEST_FAILED) or did not answer (REQUESTED,
-    outcome unknown until reconciled with the same salt_id)."""
-    if is_definite_refusal(error):
+    outcome unknown until settled by Defacto's answer about the same salt_id).
+
+    Only the refusal of a first attempt settles a request: once an attempt may have
+    reached Defacto unanswered (a timeout, a dropped connection, a process that died),
+    a later refusal (a rotated key, a 404) says nothing about what that attempt made."""
+    if first_attempt and is_definite_refusal(error):
         message = gettext("Defacto refused the loan request: %(said)s") % {
             "said": defacto_said(error)
         }
         return _mark_failed(loan, message)
-    words = service_error(error, gettext("request the loan")).message
+    if isinstance(error, DEFINITE_REFUSALS):
+        words = gettext(
+            "Defacto refused the request sent again (%(said)s); whether an earlier attempt "
+            "made a loan is still unknown."
+        ) % {"said": defacto_said(error)}
+    else:
+        words = service_error(error, gettext("request the loan")).message
     logger.warning("Loan request %s got no answer from Defacto: %s", loan.salt_id, error)
     with transaction.atomic():
         locked = _locked_request(loan)
@@ -217,15 +256,18 @@ def _settle_answered_request(loan: Loan, *, seller_waits: bool) -> None:
 
 
 def _send(
-    loan: Loan, body: dict[str, Any], *, seller_waits: bool = False
+    loan: Loan, body: dict[str, Any], *, first_attempt: bool, seller_waits: bool = False
 ) -> tuple[Loan, DefactoError | None]:
     """POST the loan request and apply the answer; `seller_waits` when the answer is
     what the seller is shown now (see `_record_what_the_seller_saw`)."""
     try:
         payload = get_client().loans.create(body)
     except DefactoError as error:
-        return _not_answered(loan, error), error
-    settle = functools.partial(_settle_answered_request, seller_waits=seller_waits)
+        return _not_answered(loan, error, first_attempt=first_attempt), error
+
+    def settle(applied: Loan) -> None:
+        _settle_answered_request(applied, seller_waits=seller_waits)
+
     return apply_loan(payload, local=loan, then=settle).instance, None
 
 
@@ -238,6 +280,7 @@ def cash_in_now(
     auto_validate: bool | None = None,
     wait_for_validation: bool | None = None,
     idempotency_key: str = "",
+    idempotency_fingerprint: str = "",
 ) -> Loan:
     """Request a loan on `host_invoice` and return it as Defacto answered: TO_VALIDATE
     (approved, awaiting consent), VALIDATED or further, DECLINED (`denial_reason`),
@@ -247,8 +290,8 @@ def cash_in_now(
 
     Raises `NotEligible` (or `AlreadyFinanced`) with every reason, before any request.
     `auto_validate` and `wait_for_validation` default to the `DEFACTO` settings.
-    `idempotency_key` is stored on the loan, unique per borrower (see
-    `services.idempotency`).
+    `idempotency_key` is stored on the loan, unique per borrower, with the
+    `idempotency_fingerprint` of the request it names (see `services.idempotency`).
     """
     eligibility = check_eligibility(host_invoice, amount=amount, to_repay_at=to_repay_at)
     if not eligibility.eligible:
@@ -263,6 +306,7 @@ def cash_in_now(
         ),
         auto_validate=options.auto_validate if auto_validate is None else auto_validate,
         idempotency_key=idempotency_key,
+        idempotency_fingerprint=idempotency_fingerprint,
     )
     try:
         body = _loan_body(loan, host_invoice, timezone.now())
@@ -270,7 +314,7 @@ def cash_in_now(
         # Nothing was sent: release the invoice rather than leave a request nobody sends.
         _mark_failed(loan, gettext("The loan request could not be prepared: %s") % error)
         raise
-    loan, error = _send(loan, body, seller_waits=True)
+    loan, error = _send(loan, body, first_attempt=True, seller_waits=True)
     if error is None:
         return loan
     return _record_what_the_seller_saw(loan)
@@ -296,10 +340,15 @@ def _record_what_the_seller_saw(loan: Loan) -> Loan:
 
 
 def reconcile_loan_request(loan: Loan) -> Loan:
-    """Find out what became of a request whose answer was lost: send it again with the
-    same `salt_id` (Defacto returns the loan it made, or makes it now, never a second
-    one) and apply the answer. Raises `DefactoUnavailable` when there is still no answer
-    (the loan stays REQUESTED with `request_outcome_unknown`)."""
+    """Settle a request whose answer did not come back (lost to a timeout, or the
+    process that sent it died): send it again with the same `salt_id` (Defacto returns
+    the loan it made, or makes it now, never a second one) and apply the answer. When
+    that resend gets no answer or a refusal, look for the loan among the borrower's at
+    Defacto (it carries this request's id in its metadata).
+
+    Raises `LoanRequestUnsettled` (a `DefactoServiceError`) while Defacto has not said
+    what became of the request: the loan stays REQUESTED, `request_outcome_unknown`,
+    and the poll sweep tries again later."""
     loan = Loan.objects.select_related("invoice").get(pk=loan.pk)
     if loan.defacto_id is not None:
         # A webhook or a sync brought the answer meanwhile.
@@ -319,7 +368,74 @@ def reconcile_loan_request(loan: Loan) -> Loan:
     host_invoice = None
     if loan.invoice is not None and loan.invoice.invoice_key and not loan.invoice.defacto_id:
         host_invoice = get_adapter().get_invoice(loan.invoice.invoice_key)
-    loan, error = _send(loan, _loan_body(loan, host_invoice, timezone.now()))
-    if error is not None and not is_definite_refusal(error):
-        raise service_error(error, gettext("check the loan request")) from error
-    return loan
+    loan, error = _send(loan, _loan_body(loan, host_invoice, timezone.now()), first_attempt=False)
+    if error is None:
+        return loan
+    try:
+        found = find_request_at_defacto(loan)
+    except DefactoServiceError as search_error:
+        logger.warning("Looking for loan request %s failed: %s", loan.salt_id, search_error)
+        found = None
+    if found is not None:
+        return apply_loan(found, local=loan, then=_settle_found_request).instance
+    raise LoanRequestUnsettled(
+        loan.request_error or gettext("Defacto has not said yet what became of this loan request."),
+        status=error.status,
+    )
+
+
+def _settle_found_request(loan: Loan) -> None:
+    _settle_answered_request(loan, seller_waits=False)
+
+
+#: How far back from a request the search for its loan at Defacto reads the borrower's
+#: loans (newest first): Defacto dates a loan when it receives the request.
+SEARCH_MARGIN = timedelta(days=1)
+
+
+def find_request_at_defacto(loan: Loan) -> dict[str, Any] | None:
+    """The loan Defacto made for this local request, found among the borrower's loans
+    (newest first, back to the day before the request) by the request's id in its
+    metadata; None when Defacto lists none. Raises `DefactoServiceError` when Defacto
+    cannot be asked."""
+    filters: dict[str, Any] = {"sort_by": "created_at:desc", "page_size": PAGE_SIZE}
+    if loan.borrower_identifier:
+        filters["borrower"] = loan.borrower_identifier
+    oldest = loan.requested_at - SEARCH_MARGIN
+    with defacto_call(gettext("look for the loan request at Defacto")):
+        for page in get_client().loans.list(**filters).pages():
+            for payload in page:
+                if local_loan_id(payload) == loan.id:
+                    return payload
+            submitted = [aware_datetime(payload.get("submitted_at")) for payload in page]
+            if not page or all(when is not None and when < oldest for when in submitted):
+                return None
+    return None
+
+
+def settle_loan_request(loan: Loan, *, release_if_absent: bool = False) -> Loan:
+    """Staff's settling of a request whose outcome is unknown: reconcile it and, when
+    Defacto neither answers it nor lists a loan for it, release the invoice
+    (REQUEST_FAILED) if `release_if_absent`, once the process that sent it has surely
+    given up (`answer_due_by`). Raises `LoanRequestUnsettled` when it stays unknown."""
+    try:
+        return reconcile_loan_request(loan)
+    except LoanRequestUnsettled:
+        if not release_if_absent:
+            raise
+    loan.refresh_from_db()
+    if loan.answer_due_by is not None and loan.answer_due_by > timezone.now():
+        raise LoanRequestUnsettled(
+            gettext("This request may still be on its way to Defacto; try again after %(time)s.")
+            % {"time": formats.date_format(timezone.localtime(loan.answer_due_by), "H:i:s")}
+        )
+    if find_request_at_defacto(loan) is not None:
+        # Listed just now: the next reconciliation applies it.
+        return reconcile_loan_request(loan)
+    return _mark_failed(
+        loan,
+        gettext(
+            "Defacto lists no loan for this request and refused it when sent again: "
+            "released, the invoice can be financed again."
+        ),
+    )

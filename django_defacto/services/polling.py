@@ -1,10 +1,14 @@
 """Checking on loans whose decision is slow to come, without asking once per loan.
 
-A loan awaiting Defacto's decision (SUBMITTED, PENDING_VALIDATION, or a request whose
-answer was lost) carries `next_poll_at`. Each sweep claims the loans that are due, a page
-at a time, pushes their next check forward in the claiming transaction (a concurrent
-sweep skips them: row locks with SKIP LOCKED where the database has it), then asks Defacto
-about a whole page in one `GET /loans?id=...` request. The checks thin out as a loan
+A loan awaiting Defacto's decision (SUBMITTED, PENDING_VALIDATION, or a request Defacto
+has not answered yet) carries `next_poll_at`; a request gets it when it is saved, before
+Defacto is called, so a request whose answer never got applied (a timeout, a process
+killed mid-request) is sent again with its `salt_id` by a sweep.
+
+Each sweep claims the loans that are due, a page at a time, pushes their next check
+forward in the claiming transaction (a concurrent sweep skips them: row locks with SKIP
+LOCKED where the database has it), then asks Defacto about a whole page in one
+`GET /loans?id=...` request. The checks thin out as a loan
 ages (`DEFACTO["POLL_INTERVALS"]`): seconds at first, hours later. A decided loan's
 `next_poll_at` is cleared where its status is applied (`records.after_loan_changes`).
 """
@@ -64,10 +68,9 @@ def next_check_at(loan: Loan, now: datetime | None = None) -> datetime:
 
 
 def _due(now: datetime) -> Q:
-    awaiting = sorted(LOAN_AWAITING_DECISION - {S.REQUESTED})
-    return Q(next_poll_at__lte=now) & (
-        Q(status__in=awaiting) | Q(status=S.REQUESTED, request_outcome_unknown=True)
-    )
+    # A request (REQUESTED) is due from its first check on, whether or not a timeout was
+    # seen: the process that sent it may have died before it could record one.
+    return Q(next_poll_at__lte=now, status__in=sorted(LOAN_AWAITING_DECISION))
 
 
 def _claim(now: datetime, limit: int) -> list[Loan]:
@@ -125,7 +128,8 @@ def _reconcile(report: PollReport, loan: Loan) -> None:
 def poll_pending_decisions(now: datetime | None = None) -> PollReport:
     """Check every loan whose next check is due (`next_poll_at <= now`): one list request
     per page of `DEFACTO["POLL_PAGE_SIZE"]` loans, and a reconciliation (same `salt_id`)
-    for each request whose answer was lost. Failures are reported, not raised."""
+    for each request still unanswered when its check comes. Failures are reported, not
+    raised."""
     now = now or timezone.now()
     page_size = max(defacto_settings().poll_page_size, 1)
     report = PollReport()

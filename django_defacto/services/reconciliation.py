@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from django.db.models import Q
 from django.utils import timezone as django_timezone
 
 from ..client import DefactoError
@@ -99,8 +100,12 @@ def _reconcile_batch(report: ReconcileReport, batch: list[str]) -> None:
 
 
 def _reconcile_lost_requests(report: ReconcileReport) -> None:
+    """Requests still without Defacto's answer once their sender surely gave up: a
+    timeout was seen, or the process died before it could record one."""
     lost = Loan.objects.filter(
-        status=LoanStatus.REQUESTED, request_outcome_unknown=True, defacto_id__isnull=True
+        Q(request_outcome_unknown=True) | Q(answer_due_by__lte=django_timezone.now()),
+        status=LoanStatus.REQUESTED,
+        defacto_id__isnull=True,
     )
     for loan in lost:
         report.checked += 1

@@ -97,7 +97,7 @@ def loan_relations(
     return extra
 
 
-def _local_loan_id(payload: Payload) -> uuid.UUID | None:
+def local_loan_id(payload: Payload) -> uuid.UUID | None:
     value = (payload.get("metadata") or {}).get(LOCAL_LOAN_METADATA_KEY)
     try:
         return uuid.UUID(str(value)) if value else None
@@ -107,7 +107,7 @@ def _local_loan_id(payload: Payload) -> uuid.UUID | None:
 
 def adopt_loan_requests(payloads: Sequence[Payload]) -> dict[str, Loan]:
     """Local loan requests (no Defacto id yet) that these payloads answer."""
-    wanted = {local_id: str(p["id"]) for p in payloads if (local_id := _local_loan_id(p))}
+    wanted = {local_id: str(p["id"]) for p in payloads if (local_id := local_loan_id(p))}
     if not wanted:
         return {}
     rows = Loan.objects.select_for_update().filter(id__in=wanted, defacto_id__isnull=True)
@@ -124,7 +124,7 @@ def apply_loan(
     on the applied row in the same transaction, under its row lock, before the
     follow-ups (polling schedule, late decisions) look at it."""
     if local is None:
-        local_id = _local_loan_id(payload)
+        local_id = local_loan_id(payload)
         if local_id is not None:
             local = Loan.objects.filter(id=local_id, defacto_id__isnull=True).first()
     extra = loan_relations([payload], borrowers=_borrower_of_request(local, payload))(payload)
@@ -237,12 +237,14 @@ def _schedule_checks(applied: Sequence[Applied]) -> None:
     """Loans awaiting a decision get a next check; the others need none."""
     from .polling import next_check_at
 
+    # A request's first check was set for its answer; once answered, the loan follows
+    # the decision's schedule.
     awaiting = [
         item.instance
         for item in applied
         if not item.stale
-        and item.instance.status in LOAN_AWAITING_DECISION
-        and item.instance.next_poll_at is None
+        and item.instance.status in LOAN_AWAITING_DECISION - {LoanStatus.REQUESTED}
+        and (item.instance.next_poll_at is None or item.old_status == LoanStatus.REQUESTED)
     ]
     for loan in awaiting:
         loan.next_poll_at = next_check_at(loan)
