@@ -54,6 +54,9 @@ DEFAULTS: dict[str, Any] = {
     "BILLS_SYNC_DAY": 1,
     # Tell sellers (through the adapter) about decisions that arrive after they left.
     "NOTIFY_SELLERS": True,
+    # Seconds one worker holds a seller notification while the adapter sends it; a worker
+    # that dies mid-send leaves it to the sweep once this has passed.
+    "SELLER_NOTIFICATION_LEASE": 300,
     # {% cash_in_now_button %} on an invoice that cannot be financed: nothing (False), or a
     # disabled button with the reasons (True).
     "SHOW_INELIGIBLE_BUTTON": False,
@@ -87,6 +90,7 @@ class DefactoSettings:
     poll_page_size: int = 100
     bills_sync_day: int = 1
     notify_sellers: bool = True
+    seller_notification_lease: int = 300
     show_ineligible_button: bool = False
     unknown_keys: tuple[str, ...] = field(default=())
 
@@ -129,6 +133,7 @@ def defacto_settings() -> DefactoSettings:
         poll_page_size=int(merged["POLL_PAGE_SIZE"]),
         bills_sync_day=int(merged["BILLS_SYNC_DAY"]),
         notify_sellers=bool(merged["NOTIFY_SELLERS"]),
+        seller_notification_lease=int(merged["SELLER_NOTIFICATION_LEASE"]),
         show_ineligible_button=bool(merged["SHOW_INELIGIBLE_BUTTON"]),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )

@@ -98,6 +98,21 @@ REFRESH = BulkAction(
     outcome=outcome_in_words,
     task=tasks.refresh_loans,
 )
+SETTLE = BulkAction(
+    name="settle_selected",
+    title=_("Settle loan requests with Defacto"),
+    intro=_(
+        "These requests have no answer from Defacto yet: the answer was lost or the web "
+        "process that sent them died. Each is sent again with its salt id (Defacto returns "
+        "the loan it made, never a second one) and, when that fails, looked for among the "
+        "seller's loans at Defacto. A request Defacto neither answers nor lists is released "
+        "(Request failed) and its invoice can be financed again."
+    ),
+    button=_("Settle them"),
+    run=lambda loan, data: loan_services.settle_loan_request(loan, release_if_absent=True),
+    outcome=outcome_in_words,
+    task=tasks.settle_loan_requests,
+)
 CHANGE_REPAYMENT_DATE = BulkAction(
     name="change_repayment_date_selected",
     title=_("Change the repayment date"),
@@ -173,6 +188,7 @@ class LoanAdmin(MirrorAdmin):
         "validate_selected",
         "cancel_selected",
         "refresh_selected",
+        "settle_selected",
         "change_repayment_date_selected",
     )
     fieldsets = (
@@ -195,7 +211,15 @@ class LoanAdmin(MirrorAdmin):
         ),
         (
             _("Request"),
-            {"fields": ("requested_by", "requested_at", "wait_for_validation", "request_error")},
+            {
+                "fields": (
+                    "requested_by",
+                    "requested_at",
+                    "wait_for_validation",
+                    "request_outcome_unknown",
+                    "request_error",
+                )
+            },
         ),
         (
             _("Decision and payment"),
@@ -221,7 +245,10 @@ class LoanAdmin(MirrorAdmin):
                 "fields": (
                     "seller_notified_status",
                     "seller_notified_at",
+                    "seller_notify_retry_at",
+                    "seller_notify_attempts",
                     "next_poll_at",
+                    "answer_due_by",
                     "synced_at",
                 ),
             },
@@ -298,6 +325,12 @@ class LoanAdmin(MirrorAdmin):
     def refresh_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
         return confirm_and_run(self, request, queryset, REFRESH)
 
+    @admin.action(
+        description=_("Settle requests without an answer"), permissions=["settle_loan_request"]
+    )
+    def settle_selected(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        return confirm_and_run(self, request, queryset, SETTLE)
+
     @admin.action(description=_("Change the repayment date"), permissions=["change_repayment_date"])
     def change_repayment_date_selected(
         self, request: HttpRequest, queryset: QuerySet
@@ -312,6 +345,9 @@ class LoanAdmin(MirrorAdmin):
 
     def has_refresh_loan_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("django_defacto.refresh_loan")
+
+    def has_settle_loan_request_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("django_defacto.settle_loan_request")
 
     def has_change_repayment_date_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("django_defacto.change_repayment_date")

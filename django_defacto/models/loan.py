@@ -159,6 +159,10 @@ class Loan(MirroredModel):
             ("validate_loan", _("Can validate a loan")),
             ("cancel_loan", _("Can cancel a loan")),
             ("refresh_loan", _("Can refresh a loan from Defacto")),
+            (
+                "settle_loan_request",
+                _("Can settle a loan request without an answer (may release its invoice)"),
+            ),
             ("change_repayment_date", _("Can change a loan's repayment date")),
         ]
 

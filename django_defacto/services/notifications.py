@@ -2,16 +2,35 @@
 
 When a decision reaches a loan whose seller was told "pending", `records` stamps
 `seller_notified_status` with it in the same transaction as the status change and queues
-`notify_seller` on commit, which sends it and stamps `seller_notified_at` under the loan's
-row lock: one email per decision under redelivery and concurrent workers.
+`notify_seller` on commit. Sending then goes:
+
+1. claim: under the loan's row lock, take the notification for
+   `SELLER_NOTIFICATION_LEASE` seconds (`seller_notify_retry_at`) and commit, so a
+   redelivered or concurrent task finds it taken and sends nothing;
+2. send through the adapter, with no transaction or row lock held;
+3. stamp `seller_notified_at`. A failed send instead sets the next try after a backoff.
+
+`sweep_seller_notifications` (a periodic task) sends what is stamped but not sent once
+its time has come: after a failure, after a worker died mid-send (its lease ran out), or
+when the queued task was lost. So a decision reaches the seller at least once; a worker
+killed after the adapter sent but before the stamp was saved sends it again. The
+notification's `key` is the same at every try, so a channel that stores or sends by it
+(the example's in-app messages) tells the seller exactly once.
+
+The sweep also tells sellers whose request's answer never reached them (the web process
+died): once the sender has surely given up (`answer_due_by`), the seller is treated as
+told "pending", and a decision already there is sent.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -27,6 +46,14 @@ from .mirror import update_fields
 
 logger = logging.getLogger("django_defacto.notifications")
 
+DECISIONS = LOAN_APPROVED | {LoanStatus.DECLINED}
+#: Waits before trying again a notification whose sending failed: doubling from one
+#: minute, at most an hour.
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=1)
+#: Notifications (and abandoned requests) one sweep handles at most.
+SWEEP_BATCH = 100
+
 
 def _invoice_number(loan: Loan) -> str:
     if loan.invoice is not None and loan.invoice.invoice_number:
@@ -36,6 +63,11 @@ def _invoice_number(loan: Loan) -> str:
 
 def _day(moment: Any) -> str:
     return timezone.localtime(moment).date().isoformat() if moment else ""
+
+
+def notification_key(loan: Loan, status: str) -> str:
+    """The same at every try to tell this loan's seller about `status`."""
+    return f"django_defacto:loan:{loan.pk}:{status}"
 
 
 def decision_notification(loan: Loan, status: str) -> SellerNotification:
@@ -59,6 +91,7 @@ def decision_notification(loan: Loan, status: str) -> SellerNotification:
             )
             % values,
             loan=loan,
+            key=notification_key(loan, status),
         )
     if status == LoanStatus.TO_VALIDATE:
         message = gettext(
@@ -77,43 +110,146 @@ def decision_notification(loan: Loan, status: str) -> SellerNotification:
         subject=gettext("Your request to cash in invoice %(invoice)s was approved") % values,
         message=message % values,
         loan=loan,
+        key=notification_key(loan, status),
     )
 
 
-def notify_seller_of_decision(loan_id: str, status: str) -> bool:
-    """Send the seller of loan `loan_id` the notification of decision `status`, unless it
-    was already sent or `DEFACTO["NOTIFY_SELLERS"]` is off. Returns whether it was sent.
+def _retry_delay(attempts: int) -> timedelta:
+    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
-    The loan's row stays locked while the adapter sends, and `seller_notified_at` is
-    stamped in that same transaction: a second run (a redelivery, another worker) waits,
-    then finds the stamp and sends nothing; a run that dies or fails mid-send stamps
-    nothing, so the redelivered task sends it. An exception from the adapter is raised
-    (the task retries)."""
-    if not defacto_settings().notify_sellers:
-        return False
-    if status not in LOAN_APPROVED and status != LoanStatus.DECLINED:
-        logger.warning("Loan %s: %s is not a decision to notify", loan_id, status)
-        return False
+
+def _claim(loan_id: str, status: str, now: datetime) -> Loan | None:
+    """Take the notification of `status` on loan `loan_id` for one lease, if it is still
+    to send and nobody holds it; committed before anything is sent."""
+    lease = timedelta(seconds=defacto_settings().seller_notification_lease)
     with transaction.atomic():
         loan = (
             Loan.objects.select_for_update(of=("self",))
             .select_related("borrower", "invoice")
             .filter(pk=loan_id, seller_notified_status=status, seller_notified_at__isnull=True)
+            .filter(Q(seller_notify_retry_at__isnull=True) | Q(seller_notify_retry_at__lte=now))
             .first()
         )
         if loan is None:
-            return False
-        adapter = get_adapter()
-        seller = adapter.get_seller(loan.borrower.seller_key) if loan.borrower else None
-        if seller is None:
-            # Nobody to tell; the stamp keeps the decision from being announced later.
-            logger.warning("Loan %s: no marketplace seller to notify of %s", loan, status)
-            update_fields(loan, seller_notified_at=timezone.now())
-            return False
-        notification = decision_notification(loan, status)
+            return None
+        update_fields(
+            loan,
+            seller_notify_retry_at=now + lease,
+            seller_notify_attempts=loan.seller_notify_attempts + 1,
+        )
+    return loan
+
+
+def _still_claimed(loan: Loan, status: str) -> Any:
+    return Loan.objects.filter(
+        pk=loan.pk, seller_notified_status=status, seller_notified_at__isnull=True
+    )
+
+
+def notify_seller_of_decision(loan_id: str, status: str, *, now: datetime | None = None) -> bool:
+    """Send the seller of loan `loan_id` the notification of decision `status`, unless it
+    was already sent, another worker holds it now, or `DEFACTO["NOTIFY_SELLERS"]` is
+    off. Returns whether it was sent. An exception from the adapter is raised after the
+    next try was scheduled (the sweep makes it)."""
+    if not defacto_settings().notify_sellers:
+        return False
+    if status not in DECISIONS:
+        logger.warning("Loan %s: %s is not a decision to notify", loan_id, status)
+        return False
+    loan = _claim(loan_id, status, now or timezone.now())
+    if loan is None:
+        return False
+    adapter = get_adapter()
+    seller = adapter.get_seller(loan.borrower.seller_key) if loan.borrower else None
+    if seller is None:
+        # Nobody to tell; the stamp keeps the decision from being announced later.
+        logger.warning("Loan %s: no marketplace seller to notify of %s", loan, status)
+        _still_claimed(loan, status).update(
+            seller_notified_at=timezone.now(), seller_notify_retry_at=None
+        )
+        return False
+    notification = decision_notification(loan, status)
+    try:
         adapter.notify_seller(seller, notification)
-        update_fields(loan, seller_notified_at=timezone.now())
+    except Exception as error:
+        retry_at = (now or timezone.now()) + _retry_delay(loan.seller_notify_attempts)
+        _still_claimed(loan, status).update(seller_notify_retry_at=retry_at)
+        logger.warning(
+            "Loan %s: telling the seller of %s failed (attempt %s, next at %s): %s",
+            loan,
+            status,
+            loan.seller_notify_attempts,
+            retry_at.isoformat(timespec="seconds"),
+            error,
+        )
+        raise
+    with transaction.atomic():
+        _still_claimed(loan, status).update(
+            seller_notified_at=timezone.now(), seller_notify_retry_at=None
+        )
         send_on_commit(
             signals.seller_notified, Loan, loan=loan, seller=seller, notification=notification
         )
     return True
+
+
+@dataclass
+class NotificationSweep:
+    """What one sweep did: notifications sent and failed, and sellers whose request's
+    answer never reached them, now in line for the decision."""
+
+    sent: int = 0
+    failed: int = 0
+    abandoned_requests: int = 0
+
+
+def _take_over_abandoned_requests(now: datetime) -> int:
+    """Requests whose sender died before showing the seller an answer: from now on the
+    seller is told as if the answer had been "pending" (a decision already there is
+    stamped for sending)."""
+    taken = 0
+    abandoned = Loan.objects.filter(
+        answer_due_by__lte=now, seller_notified_status="", salt_id__isnull=False
+    ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    for loan_id in list(abandoned):
+        with transaction.atomic():
+            loan = (
+                Loan.objects.select_for_update()
+                .filter(pk=loan_id, seller_notified_status="")
+                .first()
+            )
+            if loan is None:
+                continue
+            if loan.status in DECISIONS:
+                update_fields(loan, seller_notified_status=loan.status, seller_notified_at=None)
+            else:
+                # Awaiting a decision: the decision is announced when it comes. Anything
+                # else (a request Defacto refused) has nothing to announce.
+                update_fields(loan, seller_notified_status=loan.status, seller_notified_at=now)
+        taken += 1
+    return taken
+
+
+def sweep_seller_notifications(now: datetime | None = None) -> NotificationSweep:
+    """Send every seller notification stamped but not sent whose time has come, after
+    taking over the requests whose sender died (see the module doc)."""
+    now = now or timezone.now()
+    report = NotificationSweep()
+    if not defacto_settings().notify_sellers:
+        return report
+    report.abandoned_requests = _take_over_abandoned_requests(now)
+    due = (
+        Loan.objects.filter(
+            seller_notified_status__in=sorted(DECISIONS), seller_notified_at__isnull=True
+        )
+        .filter(Q(seller_notify_retry_at__isnull=True) | Q(seller_notify_retry_at__lte=now))
+        .order_by("seller_notify_retry_at", "pk")
+        .values_list("pk", "seller_notified_status")[:SWEEP_BATCH]
+    )
+    for loan_id, status in list(due):
+        try:
+            if notify_seller_of_decision(str(loan_id), status, now=now):
+                report.sent += 1
+        except Exception:
+            report.failed += 1
+    return report

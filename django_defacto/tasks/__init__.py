@@ -21,6 +21,7 @@ TASK_MODULES: dict[str, tuple[str, ...]] = {
         "record_terms_acceptances",
         "refresh_borrowers",
         "refresh_loans",
+        "settle_loan_requests",
         "validate_loans",
     ),
     "webhooks": ("process_webhook_event", "reprocess_webhook_events"),
@@ -31,7 +32,7 @@ TASK_MODULES: dict[str, tuple[str, ...]] = {
         "refresh_credit_lines",
         "sync_monthly_bills",
     ),
-    "notifications": ("notify_seller",),
+    "notifications": ("notify_seller", "sweep_seller_notifications"),
 }
 
 __all__ = sorted(name for names in TASK_MODULES.values() for name in names)

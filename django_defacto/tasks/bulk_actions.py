@@ -60,6 +60,13 @@ def refresh_loans(loan_ids: list[str]) -> dict[str, Any]:
     return for_each(Loan, loan_ids, loan_services.refresh_loan)
 
 
+@shared_task(name="django_defacto.settle_loan_requests")
+def settle_loan_requests(loan_ids: list[str]) -> dict[str, Any]:
+    return for_each(
+        Loan, loan_ids, lambda loan: loan_services.settle_loan_request(loan, release_if_absent=True)
+    )
+
+
 @shared_task(name="django_defacto.change_repayment_dates")
 def change_repayment_dates(loan_ids: list[str], to_repay_at: str) -> dict[str, Any]:
     when: datetime | None = aware_datetime(to_repay_at)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from celery import shared_task
 
 from ..services import notifications
@@ -9,17 +12,22 @@ from ..services import notifications
 
 @shared_task(
     name="django_defacto.notify_seller",
-    # Sending is claimed on the loan row before the adapter is called, so a redelivered
-    # or concurrent run sends nothing twice; a failed send gives the claim back and is
-    # retried with capped backoff (well below Redis' 3600 s visibility timeout).
+    # The notification is claimed on the loan row (committed) before the adapter is
+    # called, so a redelivered or concurrent run sends nothing twice. No Celery retry: a
+    # failed send schedules its next try on the row, and `sweep_seller_notifications`
+    # makes it, even after this message was lost with its worker.
     acks_late=True,
-    autoretry_for=(Exception,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=5,
 )
 def notify_seller(loan_id: str, status: str) -> bool:
     """Send the seller of `loan_id` the decision `status`; returns whether it was sent
-    (False when already sent, or `DEFACTO["NOTIFY_SELLERS"]` is off)."""
+    (False when already sent, being sent by another worker, or `DEFACTO["NOTIFY_SELLERS"]`
+    is off)."""
     return notifications.notify_seller_of_decision(loan_id, status)
+
+
+@shared_task(name="django_defacto.sweep_seller_notifications", acks_late=True)
+def sweep_seller_notifications() -> dict[str, Any]:
+    """Send the seller notifications whose time has come: failed ones after their
+    backoff, ones whose worker died mid-send, ones whose task was lost, and the decisions
+    of requests whose web process died before showing the seller an answer."""
+    return dataclasses.asdict(notifications.sweep_seller_notifications())

@@ -77,14 +77,20 @@ class MarketplaceAdapter(BaseAdapter):
         return invoice_pdf(invoice)
 
     def notify_seller(self, seller: Seller, notification: SellerNotification) -> None:
-        """Keep the message for the seller's notifications page, then email it. Both
-        happen in the caller's transaction: when the email fails, the stored message is
-        rolled back with it and the retry stores it once."""
-        Notification.objects.create(
-            seller=seller,
-            kind=notification.kind,
-            subject=notification.subject,
-            message=notification.message,
-            loan_id=str(notification.loan.pk) if notification.loan is not None else "",
+        """Keep the message for the seller's notifications page, then email it. Each
+        channel counts once per notification key: a try after a failed email (or a worker
+        that died) finds the stored message and emails only if no email went out yet, so
+        a failing email never undoes the in-app message."""
+        message, _ = Notification.objects.get_or_create(
+            key=notification.key or None,
+            defaults={
+                "seller": seller,
+                "kind": notification.kind,
+                "subject": notification.subject,
+                "message": notification.message,
+                "loan_id": str(notification.loan.pk) if notification.loan is not None else "",
+            },
         )
-        super().notify_seller(seller, notification)
+        if message.emailed_at is None:
+            super().notify_seller(seller, notification)
+            Notification.objects.filter(pk=message.pk).update(emailed_at=timezone.now())

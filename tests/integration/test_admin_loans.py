@@ -311,14 +311,47 @@ def test_each_action_needs_its_own_permission():
     assert action_names(validator, "loan") == ["validate_selected"]
 
     everything = staff_client(
-        "view_loan", "validate_loan", "cancel_loan", "refresh_loan", "change_repayment_date"
+        "view_loan",
+        "validate_loan",
+        "cancel_loan",
+        "refresh_loan",
+        "change_repayment_date",
+        "settle_loan_request",
     )
     assert set(action_names(everything, "loan")) == {
         "validate_selected",
         "cancel_selected",
         "refresh_selected",
+        "settle_selected",
         "change_repayment_date_selected",
     }
+
+
+def test_staff_settle_requests_without_an_answer_from_the_admin(defacto_client, control):
+    """One request Defacto made (its answer lost), one it never received (the web process
+    died before sending it); both resends refused by a rotated key."""
+    seller, _ = ready_seller(control)
+    control.add_fault("timeout_504_after", next=1, path="/loans", method="POST")
+    control.add_fault("timeout_504_before", next=3, path="/loans", method="POST")
+    made = cash_in_now(make_invoice(seller))
+    control.add_fault("connection_reset", next=4, path="/loans", method="POST")
+    never_sent = cash_in_now(make_invoice(seller))
+    Loan.objects.update(answer_due_by=timezone.now() - timedelta(minutes=1))
+    control.add_fault("http_401", next=2, path="/loans", method="POST")
+    staff = staff_client("view_loan", "settle_loan_request")
+    listed = staff.get(changelist_url("loan") + "?status__exact=REQUESTED").content.decode()
+    assert str(made.pk) in listed and str(never_sent.pk) in listed
+
+    response = run_action(staff, "settle_selected", [made, never_sent])
+
+    made.refresh_from_db()
+    never_sent.refresh_from_db()
+    assert made.status == S.TO_VALIDATE and made.defacto_id
+    assert never_sent.status == S.REQUEST_FAILED
+    assert "lists no loan" in never_sent.request_error
+    report = " ".join(messages_of(response))
+    assert "now Request failed" in report and "now Approved, awaiting consent" in report
+    assert len(defacto_client.loans.list().to_list()) == 1
 
 
 def test_an_action_posted_without_its_permission_does_nothing(approved_loan):

@@ -13,6 +13,7 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.conf import settings
 
+from django_defacto.conf import defacto_settings
 from django_defacto.tasks.schedule import beat_schedule
 from example_project.celery import app
 
@@ -21,6 +22,7 @@ REDIS_VISIBILITY_TIMEOUT = 3600
 
 PERIODIC = {
     "poll_pending_decisions",
+    "sweep_seller_notifications",
     "reconcile_loans",
     "refresh_credit_lines",
     "sync_monthly_bills",
@@ -36,6 +38,8 @@ def test_the_schedule_runs_each_sweep_under_its_task_name():
         f"django_defacto.{name}" for name in PERIODIC
     }
     assert schedule["django_defacto.poll_pending_decisions"]["schedule"] == timedelta(seconds=10)
+    sweep = schedule["django_defacto.sweep_seller_notifications"]["schedule"]
+    assert sweep == timedelta(minutes=1)
     bills = schedule["django_defacto.sync_monthly_bills"]["schedule"]
     assert bills == crontab(hour=6, minute=0)  # daily; the task checks the day
     for name in ("reconcile_loans", "refresh_credit_lines", "purge_webhook_events"):
@@ -68,9 +72,11 @@ def test_tasks_are_acknowledged_late_and_retries_stay_within_the_visibility_time
     for name in [*PERIODIC, "notify_seller"]:
         task = app.tasks[f"django_defacto.{name}"]
         assert task.acks_late, name
+    # A failed seller notification is tried again from the loan row by the sweep, never
+    # by a countdown message a lost worker would take with it.
     notify = app.tasks["django_defacto.notify_seller"]
-    assert notify.max_retries and notify.max_retries <= 10
-    assert notify.retry_backoff_max < REDIS_VISIBILITY_TIMEOUT
+    assert not getattr(notify, "autoretry_for", ())
+    assert defacto_settings().seller_notification_lease < REDIS_VISIBILITY_TIMEOUT
 
 
 def test_the_example_project_merges_the_schedule():

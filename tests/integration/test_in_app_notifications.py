@@ -4,6 +4,7 @@ the email: unread in the header until the seller marks it read."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -14,6 +15,7 @@ from django.urls import reverse
 
 from django_defacto.models import Loan, LoanStatus
 from django_defacto.services.loans import cash_in_now
+from django_defacto.services.notifications import sweep_seller_notifications
 from django_defacto.services.polling import poll_pending_decisions
 from django_defacto.tasks import notify_seller
 from example_project.marketplace.models import Notification
@@ -111,7 +113,7 @@ def test_a_seller_sees_only_their_own_notifications(defacto_client, control):
 
 
 @pytest.mark.django_db
-def test_when_the_email_fails_nothing_is_stored_and_the_retry_stores_it_once(
+def test_when_the_email_fails_the_in_app_message_stays_and_the_sweep_emails_it_once(
     defacto_client, control, django_capture_on_commit_callbacks, settings
 ):
     seller, loan = decided_later(control)
@@ -121,12 +123,16 @@ def test_when_the_email_fails_nothing_is_stored_and_the_retry_stores_it_once(
 
     with pytest.raises(ConnectionRefusedError):
         notify_seller.run(str(loan.pk), LoanStatus.TO_VALIDATE)
-    assert not Notification.objects.filter(seller=seller).exists()
+    [message] = Notification.objects.filter(seller=seller)
+    assert message.emailed_at is None
+    assert "approved" in text_of(signed_in(seller).get(reverse("marketplace:notifications")))
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    notify_seller.run(str(loan.pk), LoanStatus.TO_VALIDATE)
-    notify_seller.run(str(loan.pk), LoanStatus.TO_VALIDATE)
+    retry_at = Loan.objects.get(pk=loan.pk).seller_notify_retry_at
+    sweep_seller_notifications(now=retry_at)
+    sweep_seller_notifications(now=retry_at + timedelta(hours=2))
 
     assert Notification.objects.filter(seller=seller).count() == 1
     assert len(mail.outbox) == 1
+    assert Notification.objects.get(seller=seller).emailed_at is not None
     assert Loan.objects.get(pk=loan.pk).seller_notified_at is not None

@@ -11,11 +11,8 @@ the admin, which releases the invoice only when Defacto lists no loan for it.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
-import requests
-from requests.adapters import BaseAdapter
 
 from django_defacto.exceptions import LoanRequestUnsettled
 from django_defacto.models import Loan, LoanStatus
@@ -28,6 +25,7 @@ from django_defacto.services.loans import (
 from django_defacto.services.polling import poll_pending_decisions
 from tests.conftest import IN_PROCESS_URL
 from tests.integration.api_steps import ask_for_loan, signed_in
+from tests.integration.dying import ProcessDies
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice
 
@@ -42,29 +40,6 @@ def answer_lost(control) -> None:
     """Defacto makes the loan and answers 504; the client's three retries meet 504s."""
     control.add_fault("timeout_504_after", next=1, path="/loans", method="POST")
     control.add_fault("timeout_504_before", next=3, path="/loans", method="POST")
-
-
-class ProcessDies(BaseAdapter):
-    """The web process is killed while POST /loans is on its way back: Defacto acted,
-    and nothing after the call runs (no except, no finally that records anything)."""
-
-    class Killed(BaseException):
-        pass
-
-    def __init__(self, inner: BaseAdapter) -> None:
-        super().__init__()
-        self.inner = inner
-        self.armed = True
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        response = self.inner.send(request, **kwargs)
-        if self.armed and request.method == "POST" and request.path_url == "/loans":
-            self.armed = False
-            raise self.Killed()
-        return response
-
-    def close(self) -> None:
-        pass
 
 
 def test_a_refused_retry_after_a_504_leaves_the_request_open_not_failed(defacto_client, control):

@@ -3,6 +3,8 @@ the seller, once: whatever repeats the decision or the notification."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 
@@ -11,6 +13,7 @@ from django_defacto.conf import get_adapter
 from django_defacto.models import Loan, LoanStatus
 from django_defacto.services.denial_reasons import denial_reason_text
 from django_defacto.services.loans import cash_in_now
+from django_defacto.services.notifications import sweep_seller_notifications
 from django_defacto.services.polling import poll_pending_decisions
 from django_defacto.services.records import apply_loan, apply_loan_page
 from django_defacto.tasks import notify_seller
@@ -160,7 +163,7 @@ def test_the_same_decision_applied_by_two_workers_at_once_sends_one_email(
 
 
 @pytest.mark.django_db
-def test_a_failed_send_is_not_stamped_so_the_retry_sends_it_once(
+def test_a_failed_send_is_tried_again_by_the_sweep_after_its_backoff_and_sent_once(
     defacto_client, control, told, django_capture_on_commit_callbacks, monkeypatch
 ):
     loan = pending_request(control)
@@ -179,11 +182,16 @@ def test_a_failed_send_is_not_stamped_so_the_retry_sends_it_once(
     loan.refresh_from_db()
     assert loan.seller_notified_at is None and mail.outbox == []
 
+    assert loan.seller_notify_retry_at is not None
+
     monkeypatch.setattr(adapter, "notify_seller", deliver)
     with django_capture_on_commit_callbacks(execute=True):
-        notify_seller.run(str(loan.pk), LoanStatus.TO_VALIDATE)
-        notify_seller.run(str(loan.pk), LoanStatus.TO_VALIDATE)
+        assert not notify_seller.run(str(loan.pk), LoanStatus.TO_VALIDATE)  # backing off
+        early = sweep_seller_notifications(now=loan.seller_notify_retry_at - timedelta(seconds=1))
+        due = sweep_seller_notifications(now=loan.seller_notify_retry_at)
+        again = sweep_seller_notifications(now=loan.seller_notify_retry_at + timedelta(hours=2))
 
+    assert (early.sent, due.sent, again.sent) == (0, 1, 0)
     assert len(mail.outbox) == 1 and len(told) == 1
     loan.refresh_from_db()
     assert loan.seller_notified_at is not None
