@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -48,6 +49,23 @@ class BadDelivery(ValueError):
     """The body cannot be a Defacto notification; the message says why."""
 
 
+class _NotANumber(ValueError):
+    """JSON's parser met NaN, Infinity or a number too large for a float."""
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN, Infinity and -Infinity: Python's parser takes them, JSON does not, and no
+    # database stores them in a JSON column.
+    raise _NotANumber(name)
+
+
+def _finite_float(literal: str) -> float:
+    number = float(literal)
+    if not math.isfinite(number):  # 1e400 is infinity to Python
+        raise _NotANumber(literal)
+    return number
+
+
 def _client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "?")
 
@@ -65,7 +83,9 @@ def _read_notification(request: HttpRequest) -> tuple[dict[str, Any], bytes]:
     if len(body) > limit:
         raise BadDelivery(f"The body is larger than {limit} bytes.")
     try:
-        notification = json.loads(body)
+        notification = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except _NotANumber:
+        raise BadDelivery("The body holds a number JSON cannot carry (NaN or Infinity).") from None
     except (UnicodeDecodeError, ValueError):
         raise BadDelivery("The body is not JSON.") from None
     except RecursionError:
@@ -74,22 +94,38 @@ def _read_notification(request: HttpRequest) -> tuple[dict[str, Any], bytes]:
     if not isinstance(notification, dict):
         raise BadDelivery("The body is not a JSON object.")
     try:
-        if _holds_nul(notification):
-            # PostgreSQL cannot store U+0000 in text or JSON, and Defacto never sends it.
-            raise BadDelivery("The body contains a NUL character.")
+        unstorable = _unstorable_text(notification)
     except RecursionError:
         raise BadDelivery("The body is nested too deep.") from None
+    if unstorable:
+        raise BadDelivery(unstorable)
     return notification, body
 
 
-def _holds_nul(value: Any) -> bool:
+def _unstorable_text(value: Any) -> str:
+    """Why a string in `value` cannot be stored (empty when all can): U+0000, which
+    PostgreSQL refuses in text and JSON, or a lone surrogate (`"\\ud800"` in JSON), which
+    is not Unicode and which neither SQLite's driver nor PostgreSQL takes. Defacto sends
+    neither."""
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return "The body contains a NUL character."
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "The body contains a lone surrogate, which is not Unicode text."
+        return ""
     if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
-    return False
+        items: Any = (text for pair in value.items() for text in pair)
+    elif isinstance(value, list):
+        items = value
+    else:
+        return ""
+    for item in items:
+        reason = _unstorable_text(item)
+        if reason:
+            return reason
+    return ""
 
 
 def _queue_processing(event_id: int) -> None:

@@ -235,3 +235,49 @@ def test_a_notification_holding_a_nul_character_is_refused_and_nothing_stored(we
     assert response.status_code == 400
     assert b"NUL" in response.content
     assert WebhookEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        (b'{"id": "x", "event_type": "Loan.\\ud800"}', b"surrogate"),
+        (b'{"id": "x", "event_type": "Loan.TO_VALIDATE", "\\udfff": 1}', b"surrogate"),
+        (b'{"id": "x", "entity_state": {"id": ["\\ud83d"]}}', b"surrogate"),
+        (b'{"id": NaN}', b"NaN or Infinity"),
+        (b'{"id": "x", "amount": Infinity}', b"NaN or Infinity"),
+        (b'{"id": "x", "amount": -Infinity}', b"NaN or Infinity"),
+        (b'{"id": "x", "entity_state": {"amount": 1e400}}', b"NaN or Infinity"),
+        (b'{"id": "x", "amount": -1E+999}', b"NaN or Infinity"),
+    ],
+    ids=[
+        "lone-surrogate",
+        "surrogate-key",
+        "nested-surrogate",
+        "nan",
+        "infinity",
+        "minus-infinity",
+        "1e400",
+        "minus-1e999",
+    ],
+)
+def test_text_or_numbers_no_database_can_store_are_refused_and_nothing_stored(
+    webhooks_on, body, said
+):
+    response = deliver(body)
+
+    assert response.status_code == 400
+    assert said in response.content
+    assert WebhookEvent.objects.count() == 0
+    # The receiver goes on: the next delivery is stored.
+    assert deliver(notification(10)).status_code == 200
+
+
+def test_a_surrogate_pair_and_large_finite_numbers_are_stored_as_sent(webhooks_on):
+    body = notification(11, entity_state={"id": "loan-11", "name": "\U0001f600", "x": 1e300})
+    raw = json.dumps(body).encode()  # the emoji as the escaped pair "\ud83d\ude00"
+    assert b"\\ud83d\\ude00" in raw
+
+    response = deliver(raw)
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().body["entity_state"]["name"] == "\U0001f600"
