@@ -23,6 +23,7 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from ..client import NotFoundError
 from ..conf import DefactoConfigurationError, defacto_settings, get_client
 from ..models import Borrower, CreditLine, Loan, Payment, WebhookEvent
 from ..models.payloads import aware_datetime, text
@@ -251,7 +252,9 @@ def process_event(event_id: int) -> WebhookEvent:
     The event row is locked while it is processed, so two workers never process it at
     once; one already PROCESSED or IGNORED is returned as it is. On failure the error
     and its traceback are saved (in a transaction of their own, since the processing's
-    changes are rolled back) and the exception is raised for the task to retry.
+    changes are rolled back) and the exception is raised for the task to retry, except
+    when Defacto answers that it does not know the entity (404): asking again would get
+    the same answer, so the event ends IGNORED at once, the error kept on it.
     """
     try:
         with transaction.atomic():
@@ -273,8 +276,42 @@ def process_event(event_id: int) -> WebhookEvent:
     except WebhookEvent.DoesNotExist:
         raise
     except Exception as error:
+        if _unknown_at_defacto(error):
+            return _record_unknown_entity(event_id, error)
         _record_failure(event_id, error)
         raise
+
+
+def _unknown_at_defacto(error: BaseException) -> bool:
+    """Whether `error` is Defacto's 404, raised as it is or as the service error made of
+    it (`defacto_call` chains it as the cause)."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            break
+        if isinstance(seen, NotFoundError):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def _error_text(error: Exception) -> str:
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return f"{type(error).__name__}: {message}"[:2000]
+
+
+def _record_unknown_entity(event_id: int, error: Exception) -> WebhookEvent:
+    """IGNORED, with Defacto's "does not know this object" kept as the event's error."""
+    with transaction.atomic():
+        WebhookEvent.objects.filter(pk=event_id).update(
+            state=State.IGNORED,
+            attempts=F("attempts") + 1,
+            processed_at=timezone.now(),
+            error=_error_text(error),
+            traceback="",
+        )
+    logger.info("Webhook event %s ignored: Defacto does not know its entity.", event_id)
+    return WebhookEvent.objects.get(pk=event_id)
 
 
 def _record_failure(event_id: int, error: Exception) -> None:
@@ -283,7 +320,7 @@ def _record_failure(event_id: int, error: Exception) -> None:
         WebhookEvent.objects.filter(pk=event_id).update(
             state=State.FAILED,
             attempts=F("attempts") + 1,
-            error=f"{type(error).__name__}: {message}"[:2000],
+            error=_error_text(error),
             traceback="".join(tracebacks.format_exception(error)),
         )
     logger.warning("Webhook event %s failed: %s", event_id, message)

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from django_defacto.exceptions import DefactoUnavailable
 from django_defacto.models import (
@@ -29,6 +30,8 @@ from django_defacto.services.webhooks import (
 from django_defacto.tasks import process_webhook_event
 from tests.integration.sellers import ready_seller
 from tests.integration.webhook_delivery import (  # noqa: F401
+    RECEIVER_PATH,
+    TOKEN,
     receiver_fixture,
     subscribe,
     webhooks_on_fixture,
@@ -228,3 +231,25 @@ def test_the_processing_task_retries_with_capped_exponential_backoff():
     assert process_webhook_event.retry_backoff_max == 600
     assert process_webhook_event.max_retries == 8
     assert process_webhook_event.acks_late is True
+
+
+def test_a_notification_for_a_loan_defacto_does_not_know_ends_ignored_at_once(
+    defacto_client, contract_adapter, webhooks_on, django_capture_on_commit_callbacks
+):
+    unknown = "3f2b1c0d-0000-4000-8000-00000000dead"
+    body = notification("Loan.TO_VALIDATE", {"id": unknown, "status": "TO_VALIDATE"})
+
+    # One delivery, its processing queued (and run eagerly) as the receiver commits it.
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = Client().post(
+            f"{RECEIVER_PATH}?token={TOKEN}", json.dumps(body), content_type="application/json"
+        )
+
+    assert answer.status_code == 200
+    event = WebhookEvent.objects.get()
+    assert event.state == State.IGNORED
+    assert event.attempts == 1
+    assert event.processed_at is not None
+    assert "Defacto does not know" in event.error
+    # Asked once, never again: a 404 will not change by retrying.
+    assert [call.status for call in contract_adapter.checked("GET", "/loan/")] == [404]
