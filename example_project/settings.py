@@ -170,9 +170,33 @@ CELERY_TIMEZONE = TIME_ZONE
 # reconciliation, the monthly bills); DEFACTO_BEAT_SCHEDULE=0 runs beat without them.
 CELERY_BEAT_SCHEDULE = beat_schedule() if env.bool("DEFACTO_BEAT_SCHEDULE", default=True) else {}
 
+# runserver's access log (`django.server`) writes each request line, and Defacto's
+# deliveries carry the webhook token in theirs: the filter writes it as `token=****`.
+# Behind gunicorn, give its access log the same filter (docs/deploying.md).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"django_defacto": {"handlers": ["console"], "level": "WARNING"}},
+    "filters": {
+        "mask_webhook_token": {"()": "django_defacto.webhooks.logging.MaskWebhookToken"},
+    },
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server"},
+    },
+    "loggers": {
+        "django_defacto": {"handlers": ["console"], "level": "WARNING"},
+        "django.server": {
+            "handlers": ["django.server"],
+            "filters": ["mask_webhook_token"],
+            "level": "INFO",
+            "propagate": False,
+        },
+    },
 }

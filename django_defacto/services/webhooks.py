@@ -29,6 +29,7 @@ from ..models import Borrower, CreditLine, Loan, Payment, WebhookEvent
 from ..models.payloads import aware_datetime, text
 from ..models.webhook_event import WebhookEventState
 from ..webhooks.auth import TOKEN_PARAMETER
+from ..webhooks.auth import masked_url as masked_url  # where it was first defined
 from . import records
 from .borrowers import PAGE_SIZE, refresh_borrower, refresh_credit_lines
 from .client_errors import defacto_call
@@ -349,7 +350,6 @@ def reprocess_event(event: WebhookEvent) -> WebhookEvent:
 # ---- the subscription at Defacto ---------------------------------------------------------
 
 SUBSCRIPTION_NAME = "django-defacto"
-_MASK = "****"
 
 
 def _without_token(url: str) -> str:
@@ -358,16 +358,6 @@ def _without_token(url: str) -> str:
     parts = urlsplit(url)
     query = [(name, value) for name, value in parse_qsl(parts.query) if name != TOKEN_PARAMETER]
     return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
-
-
-def masked_url(url: str) -> str:
-    """`url` with its token replaced by asterisks, for display and logs."""
-    parts = urlsplit(url)
-    query = [
-        (name, _MASK if name == TOKEN_PARAMETER else value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))
 
 
 def subscription_url() -> str:
