@@ -43,9 +43,16 @@ class Buyer:
     name: str
 
 
+def currency_code(currency: Any) -> str:
+    """A currency as Defacto writes it: the ISO 4217 code in capitals ("eur " is "EUR")."""
+    return str(currency or "").strip().upper()
+
+
 @dataclass(frozen=True)
 class InvoiceDetails:
-    """A host invoice as Defacto wants it; amounts in integer cents."""
+    """A host invoice as Defacto wants it; amounts in integer cents. The currency is
+    normalised on the way in (`currency_code`), so the eligibility check, the quote, the
+    loan request and the invoice sent to Defacto all read it the same way."""
 
     number: str
     currency: str
@@ -57,6 +64,9 @@ class InvoiceDetails:
     net_amount: int | None = None
     tax_amount: int | None = None
     to_pay_amount: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", currency_code(self.currency))
 
 
 @dataclass(frozen=True)

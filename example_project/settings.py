@@ -96,13 +96,17 @@ LOGOUT_REDIRECT_URL = "marketplace:login"
 
 # The seller API (/defacto/api/): the marketplace's pages call it with their session
 # (CSRF enforced), other clients with a token (`Authorization: Token <key>`, see
-# `manage.py drf_create_token`). Loan requests are throttled per user.
+# `manage.py drf_create_token`). Requests that call Defacto are throttled per user: loan
+# requests, and the other unsafe ones (enrolment, consent, cancel, a new repayment date).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_THROTTLE_RATES": {"defacto_loans": env("DEFACTO_LOAN_RATE", default="30/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "defacto_loans": env("DEFACTO_LOAN_RATE", default="30/min"),
+        "defacto_actions": env("DEFACTO_ACTION_RATE", default="60/min"),
+    },
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
 }

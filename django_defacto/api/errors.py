@@ -2,7 +2,8 @@
 
 Service errors (`django_defacto.exceptions`) keep their stable code; a refusal adds its
 `reasons`, an incomplete enrolment what is `missing`, invalid input its `fields`. DRF's
-own errors (authentication, permissions, parsing, throttling) get the same shape.
+own errors (authentication, permissions, parsing, throttling) get the same shape, and so
+does a body larger than Django's `DATA_UPLOAD_MAX_MEMORY_SIZE` (413).
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django.utils.translation import gettext
 from rest_framework import exceptions, status
@@ -76,6 +79,32 @@ def _service_error(error: DefactoServiceError) -> Response:
     )
 
 
+def loan_request_failed(request_error: str, loan: dict[str, Any]) -> Response:
+    """Defacto refused a loan request outright (the loan is REQUEST_FAILED): 502 with the
+    reason in words and the failed `loan`, so the client sees that nothing was made."""
+    said = request_error or gettext("Defacto refused the loan request.")
+    logger.warning("Defacto refused a seller's loan request: %s", said)
+    message = gettext(
+        "%(said)s No loan was made and the invoice can be financed again; a new attempt "
+        "needs a new Idempotency-Key."
+    ) % {"said": said.rstrip(".") + "."}
+    return Response(error_body("loan_request_failed", message, loan=loan), status=DEFACTO_FAILED)
+
+
+def _too_large() -> Response:
+    """Django refused to read a body larger than `DATA_UPLOAD_MAX_MEMORY_SIZE`."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return Response(
+        error_body(
+            "request_too_large",
+            gettext("The request body is larger than the %(limit)s bytes the API accepts.")
+            % {"limit": limit},
+            max_bytes=limit,
+        ),
+        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    )
+
+
 def _field_errors(detail: Any) -> dict[str, Any]:
     if isinstance(detail, dict):
         return {str(name): _messages(value) for name, value in detail.items()}
@@ -121,6 +150,9 @@ def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response
             error_body("defacto_unavailable", gettext("Financing is not available right now.")),
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
+    if isinstance(error, RequestDataTooBig):
+        # A SuspiciousOperation: left to Django, it would be an HTML 400 page.
+        return _too_large()
     if isinstance(error, Http404):
         error = exceptions.NotFound()
     elif isinstance(error, DjangoPermissionDenied):

@@ -19,12 +19,13 @@ from rest_framework.schemas.openapi import AutoSchema, SchemaGenerator
 from rest_framework.schemas.views import SchemaView
 from rest_framework.settings import api_settings
 
+from ..models import LoanStatus
 from ..services import financing, idempotency, loans, offers, seller_scope
 from . import serializers as s
-from .errors import ApiError, api_exception_handler
+from .errors import ApiError, api_exception_handler, loan_request_failed
 from .parsers import SellerJSONParser
 from .permissions import IsSeller
-from .throttling import LoanRequestThrottle
+from .throttling import DefactoActionThrottle, LoanRequestThrottle
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 DEFAULT_PAGE_SIZE = 20
@@ -93,9 +94,15 @@ class SellerView(GenericAPIView):
     schema = ApiSchema()
     seller: Any = None  # set by IsSeller
     operation_ids: dict[str, str] = {}
+    # Added to the host's own throttles (REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]): every
+    # unsafe request may reach Defacto, so each is counted (GETs are not).
+    defacto_throttle_classes: list[type] = [DefactoActionThrottle]
 
     def get_exception_handler(self):
         return api_exception_handler
+
+    def get_throttles(self) -> list[Any]:
+        return [*super().get_throttles(), *(kind() for kind in self.defacto_throttle_classes)]
 
     def valid(self, serializer_class: type, data: Any) -> Any:
         serializer = serializer_class(data=data)
@@ -185,7 +192,9 @@ class OfferView(SellerView):
 
 
 class LoanListView(SellerView):
-    """The seller's loans (GET, paginated) and "Cash in now" (POST)."""
+    """The seller's loans (GET, paginated) and "Cash in now" (POST): 201 with the loan
+    (200 when the Idempotency-Key already made it), or 502 `loan_request_failed` with the
+    loan when Defacto refused the request."""
 
     schema = ApiSchema()
     operation_ids = {"GET": "listLoans", "POST": "requestLoan"}
@@ -193,7 +202,7 @@ class LoanListView(SellerView):
 
     serializer_class = s.LoanSerializer
     request_serializer_class = s.LoanRequestSerializer
-    throttle_classes = [LoanRequestThrottle]
+    defacto_throttle_classes = [LoanRequestThrottle]
 
     def get_queryset(self) -> Any:
         return seller_scope.seller_loans(self.seller)
@@ -224,8 +233,17 @@ class LoanListView(SellerView):
             requested_by=request.user,
             **body.options(),
         )
+        if outcome.loan.status == LoanStatus.REQUEST_FAILED:
+            # Defacto refused the request (nothing was made there): an error the client
+            # cannot miss, not a 201. The failed loan comes with it, and sending the same
+            # request again answers the same.
+            return self.failed_request_response(outcome.loan)
         code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
         return self.loan_response(outcome.loan, code)
+
+    def failed_request_response(self, loan: Any) -> Response:
+        prefetch_related_objects([loan], "invoice", "events")
+        return loan_request_failed(loan.request_error, s.LoanSerializer(loan).data)
 
 
 class LoanDetailView(SellerView):

@@ -259,7 +259,7 @@ def check_eligibility(
     borrower = borrower_for_seller(adapter.invoice_seller(host_invoice))
     line = current_credit_line(borrower) if borrower is not None else None
     now = timezone.now()
-    currency = details.currency.upper()
+    currency = details.currency  # normalised by InvoiceDetails ("eur" is "EUR")
     amount = details.total_amount if amount is None else amount
     if to_repay_at is None:
         to_repay_at = default_repayment_date(details.due_at, now)

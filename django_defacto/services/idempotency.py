@@ -5,10 +5,18 @@ so the database decides between two requests carrying the same key: one loan is 
 every other request with that key, whenever it comes, gets that loan back. The key is
 looked up before the eligibility check, since once the loan exists the invoice is no
 longer eligible ("already financed") although the seller is only asking again.
+
+A key names one request, not one invoice: the loan also keeps a fingerprint of what was
+asked (`Loan.idempotency_fingerprint`: the invoice, the amount and the repayment date as
+sent), and the same key sent with a different body is refused (`IdempotencyKeyReused`)
+rather than answered with a loan that is not what was asked. Loans saved before the
+fingerprint existed have none; for them only the invoice is compared.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +27,7 @@ from ..exceptions import DefactoServiceError, NotEligible
 from ..models import Borrower, Loan
 from .borrowers import borrower_for_seller
 from .loans import cash_in_now
+from .presenting import day_of
 from .seller_scope import seller_invoice
 
 MAX_KEY_LENGTH = 255
@@ -29,7 +38,8 @@ class InvoiceNotFound(DefactoServiceError):
 
 
 class IdempotencyKeyReused(DefactoServiceError):
-    """The key already made a loan on another invoice: a client error, not a replay."""
+    """The key already made a loan for another request (another invoice, amount or
+    repayment date): a client error, not a replay."""
 
     code = "idempotency_key_reused"
 
@@ -55,7 +65,21 @@ def loan_with_key(borrower: Borrower, key: str) -> Loan | None:
     )
 
 
-def _replay(borrower: Borrower | None, key: str, invoice_ref: str) -> Loan | None:
+def request_fingerprint(invoice_ref: str, amount: int | None, to_repay_at: datetime | None) -> str:
+    """The SHA-256 (hex) of what a loan request asked, as canonical JSON: the invoice, the
+    amount (None when the invoice's total was meant) and the repayment day (None when
+    the default was meant)."""
+    day = day_of(to_repay_at)
+    asked = {
+        "amount": amount,
+        "invoice": invoice_ref,
+        "to_repay_at": day.isoformat() if day is not None else None,
+    }
+    canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _replay(borrower: Borrower | None, key: str, invoice_ref: str, fingerprint: str) -> Loan | None:
     if borrower is None or not key:
         return None
     loan = loan_with_key(borrower, key)
@@ -67,6 +91,14 @@ def _replay(borrower: Borrower | None, key: str, invoice_ref: str) -> Loan | Non
             gettext(
                 "This Idempotency-Key was already used for a loan on another invoice; "
                 "use a new key for each loan request."
+            )
+        )
+    if loan.idempotency_fingerprint and loan.idempotency_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            gettext(
+                "This Idempotency-Key was already used for a loan request on this invoice "
+                "with another amount or repayment date; send the same request again to get "
+                "its loan, or use a new key for a new request."
             )
         )
     return loan
@@ -84,11 +116,13 @@ def request_loan(
     """Cash in now on the seller's invoice `invoice_ref`, once per `idempotency_key`.
 
     Raises `InvoiceNotFound` when the invoice is not the seller's (or does not exist),
-    `IdempotencyKeyReused` when the key made a loan on another invoice, and whatever
-    `cash_in_now` raises (`NotEligible`, `AlreadyFinanced`, `DefactoUnavailable`).
+    `IdempotencyKeyReused` when the key made a loan for another request (another invoice,
+    amount or repayment date), and whatever `cash_in_now` raises (`NotEligible`,
+    `AlreadyFinanced`, `DefactoUnavailable`).
     """
+    fingerprint = request_fingerprint(invoice_ref, amount, to_repay_at) if idempotency_key else ""
     borrower = borrower_for_seller(seller)
-    existing = _replay(borrower, idempotency_key, invoice_ref)
+    existing = _replay(borrower, idempotency_key, invoice_ref, fingerprint)
     if existing is not None:
         return LoanRequest(existing, created=False)
     invoice = seller_invoice(seller, invoice_ref)
@@ -101,11 +135,12 @@ def request_loan(
             amount=amount,
             to_repay_at=to_repay_at,
             idempotency_key=idempotency_key,
+            idempotency_fingerprint=fingerprint,
         )
     except NotEligible:
         # A request with the same key may have saved its loan between the lookup above
         # and this one's insert: that loan is the answer, not "already financed".
-        existing = _replay(borrower_for_seller(seller), idempotency_key, invoice_ref)
+        existing = _replay(borrower_for_seller(seller), idempotency_key, invoice_ref, fingerprint)
         if existing is not None:
             return LoanRequest(existing, created=False)
         raise
