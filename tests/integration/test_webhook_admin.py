@@ -114,9 +114,12 @@ def test_reprocessing_runs_a_failed_event_again_and_reports_each_event(
     assert decided_loan.status == LoanStatus.TO_VALIDATE
     said = messages_of(response)
     assert f"Loan.TO_VALIDATE {decided_loan.defacto_id} (Failed): now Processed" in said
-    [failure] = [text for text in said if "no-such-loan" in text]
-    assert "processing failed" in failure and "does not know this object" in failure
-    assert WebhookEvent.objects.get(pk=unknown.pk).state == State.FAILED
+    # Defacto does not know that loan: ignored at once (asking again changes nothing),
+    # with Defacto's words kept on the event.
+    assert "Loan.CLOSED no-such-loan (Received): now Ignored" in said
+    unknown.refresh_from_db()
+    assert unknown.state == State.IGNORED
+    assert "does not know this object" in unknown.error
 
 
 def test_reprocessing_a_processed_event_fetches_its_entity_again(
