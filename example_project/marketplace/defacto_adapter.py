@@ -77,10 +77,12 @@ class MarketplaceAdapter(BaseAdapter):
         return invoice_pdf(invoice)
 
     def notify_seller(self, seller: Seller, notification: SellerNotification) -> None:
-        """Keep the message for the seller's notifications page, then email it. Each
-        channel counts once per notification key: a try after a failed email (or a worker
-        that died) finds the stored message and emails only if no email went out yet, so
-        a failing email never undoes the in-app message."""
+        """Keep the message for the seller's notifications page, then email it, each
+        once per notification key whatever is tried again: the in-app message exactly
+        once, the email at most once. The email is claimed (`emailed_at`) before the mail
+        server is called and the claim is given back if sending fails, so a worker
+        killed mid-send never emails twice, and a failing email never undoes the
+        in-app message (nothing here runs in a transaction)."""
         message, _ = Notification.objects.get_or_create(
             key=notification.key or None,
             defaults={
@@ -91,6 +93,13 @@ class MarketplaceAdapter(BaseAdapter):
                 "loan_id": str(notification.loan.pk) if notification.loan is not None else "",
             },
         )
-        if message.emailed_at is None:
+        claimed = Notification.objects.filter(pk=message.pk, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+        if not claimed:
+            return
+        try:
             super().notify_seller(seller, notification)
-            Notification.objects.filter(pk=message.pk).update(emailed_at=timezone.now())
+        except Exception:
+            Notification.objects.filter(pk=message.pk).update(emailed_at=None)
+            raise

@@ -64,6 +64,8 @@ class Notification(models.Model):
     # The package's notification key: a notification sent again (after a failed email or
     # a worker's death) is stored once.
     key = models.CharField(max_length=128, unique=True, null=True, blank=True)
+    # When the email was handed to the mail server: set just before, cleared if sending
+    # failed, so the email goes out at most once.
     emailed_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     read = models.BooleanField(default=False)
