@@ -170,6 +170,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(CELERY_DIR / "beat-schedule")
 CELERY_TIMEZONE = TIME_ZONE
+
+# Seller emails: kept as files under .celery/emails unless EMAIL_URL names a mail server
+# (e.g. smtp://user:password@mail.example:587), so the demo works with no mail server.
+if env("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(CELERY_DIR / "emails")
 # django_defacto's periodic tasks (polling of pending decisions, the daily
 # reconciliation, the monthly bills); DEFACTO_BEAT_SCHEDULE=0 runs beat without them.
 CELERY_BEAT_SCHEDULE = beat_schedule() if env.bool("DEFACTO_BEAT_SCHEDULE", default=True) else {}
