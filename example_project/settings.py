@@ -178,6 +178,7 @@ if env("EMAIL_URL", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(CELERY_DIR / "emails")
+
 # django_defacto's periodic tasks (polling of pending decisions, the daily
 # reconciliation, the monthly bills); DEFACTO_BEAT_SCHEDULE=0 runs beat without them.
 CELERY_BEAT_SCHEDULE = beat_schedule() if env.bool("DEFACTO_BEAT_SCHEDULE", default=True) else {}
