@@ -142,16 +142,3 @@ def test_a_seller_whose_web_process_died_before_the_decision_hears_it_when_it_co
     assert Loan.objects.get(pk=loan.pk).status == LoanStatus.TO_VALIDATE
     [email] = mail.outbox
     assert "approved" in email.subject
-
-
-def test_a_seller_who_saw_the_answer_is_not_told_again_by_the_sweep(
-    defacto_client, control, django_capture_on_commit_callbacks
-):
-    seller, _ = ready_seller(control)
-    with django_capture_on_commit_callbacks(execute=True):
-        loan = cash_in_now(make_invoice(seller))
-        assert loan.status == LoanStatus.TO_VALIDATE
-        report = sweep_seller_notifications(now=loan.answer_due_by + timedelta(hours=1))
-
-    assert report.abandoned_requests == 0 and report.sent == 0
-    assert mail.outbox == []
