@@ -142,6 +142,14 @@ class Loan(MirroredModel):
         verbose_name = _("loan")
         verbose_name_plural = _("loans")
         ordering = ["-requested_at"]
+        indexes = [
+            # The notification sweep's look-up of requests whose seller saw no answer.
+            models.Index(
+                fields=["answer_due_by"],
+                condition=Q(seller_notified_status=""),
+                name="django_defacto_loan_unanswered",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["invoice"],

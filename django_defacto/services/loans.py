@@ -250,7 +250,10 @@ def _settle_answered_request(loan: Loan, *, seller_waits: bool) -> None:
     if loan.request_outcome_unknown or loan.request_error:
         changes.update(request_outcome_unknown=False, request_error="")
     if seller_waits and not loan.seller_notified_status:
-        changes.update(seller_notified_status=loan.status, seller_notified_at=timezone.now())
+        changes.update(
+            seller_notified_status=loan.status,
+            seller_notified_at=timezone.now(),
+        )
     if changes:
         update_fields(loan, **changes)
 
@@ -331,7 +334,10 @@ def _record_what_the_seller_saw(loan: Loan) -> Loan:
         loan = Loan.objects.select_for_update().get(pk=loan.pk)
         changes: dict[str, Any] = {}
         if not loan.seller_notified_status:
-            changes.update(seller_notified_status=loan.status, seller_notified_at=timezone.now())
+            changes.update(
+                seller_notified_status=loan.status,
+                seller_notified_at=timezone.now(),
+            )
         if loan.is_awaiting_decision and loan.next_poll_at is None:
             changes["next_poll_at"] = next_check_at(loan)
         if changes:

@@ -127,7 +127,8 @@ def _claim(loan_id: str, status: str, now: datetime) -> Loan | None:
             Loan.objects.select_for_update(of=("self",))
             .select_related("borrower", "invoice")
             .filter(pk=loan_id, seller_notified_status=status, seller_notified_at__isnull=True)
-            .filter(Q(seller_notify_retry_at__isnull=True) | Q(seller_notify_retry_at__lte=now))
+            # Never tried (the task queued with the stamp), or its time has come.
+            .filter(Q(seller_notify_attempts=0) | Q(seller_notify_retry_at__lte=now))
             .first()
         )
         if loan is None:
@@ -208,9 +209,10 @@ def _take_over_abandoned_requests(now: datetime) -> int:
     seller is told as if the answer had been "pending" (a decision already there is
     stamped for sending)."""
     taken = 0
-    abandoned = Loan.objects.filter(
-        answer_due_by__lte=now, seller_notified_status="", salt_id__isnull=False
-    ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    # A partial index holds only the loans whose seller was shown nothing yet.
+    abandoned = Loan.objects.filter(answer_due_by__lte=now, seller_notified_status="").values_list(
+        "pk", flat=True
+    )[:SWEEP_BATCH]
     for loan_id in list(abandoned):
         with transaction.atomic():
             loan = (
@@ -221,11 +223,21 @@ def _take_over_abandoned_requests(now: datetime) -> int:
             if loan is None:
                 continue
             if loan.status in DECISIONS:
-                update_fields(loan, seller_notified_status=loan.status, seller_notified_at=None)
+                update_fields(
+                    loan,
+                    seller_notified_status=loan.status,
+                    seller_notified_at=None,
+                    seller_notify_retry_at=now,
+                    seller_notify_attempts=0,
+                )
             else:
                 # Awaiting a decision: the decision is announced when it comes. Anything
                 # else (a request Defacto refused) has nothing to announce.
-                update_fields(loan, seller_notified_status=loan.status, seller_notified_at=now)
+                update_fields(
+                    loan,
+                    seller_notified_status=loan.status,
+                    seller_notified_at=now,
+                )
         taken += 1
     return taken
 
@@ -240,9 +252,10 @@ def sweep_seller_notifications(now: datetime | None = None) -> NotificationSweep
     report.abandoned_requests = _take_over_abandoned_requests(now)
     due = (
         Loan.objects.filter(
-            seller_notified_status__in=sorted(DECISIONS), seller_notified_at__isnull=True
+            seller_notify_retry_at__lte=now,
+            seller_notified_status__in=sorted(DECISIONS),
+            seller_notified_at__isnull=True,
         )
-        .filter(Q(seller_notify_retry_at__isnull=True) | Q(seller_notify_retry_at__lte=now))
         .order_by("seller_notify_retry_at", "pk")
         .values_list("pk", "seller_notified_status")[:SWEEP_BATCH]
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -32,6 +33,10 @@ logger = logging.getLogger("django_defacto.records")
 
 # Defacto's answer to a loan request: yes (approved, whatever came after) or no.
 LOAN_DECIDED = LOAN_APPROVED | {LoanStatus.DECLINED}
+
+# How long the sweep leaves a freshly stamped seller notification to the task queued for
+# it before sending it itself (the task may have been lost with its worker or broker).
+UNCLAIMED_GRACE = timedelta(minutes=1)
 
 # POST /loans carries this metadata key so a loan found by a sync or a webhook before
 # the POST's own answer is matched to the local request instead of duplicated.
@@ -281,13 +286,20 @@ def _stamp_late_decisions(applied: Sequence[Applied]) -> None:
             or told not in LOAN_AWAITING_DECISION
         ):
             continue
-        # `seller_notified_at` stays empty until the notification is actually sent.
+        # `seller_notified_at` stays empty until the notification is actually sent; the
+        # queued task sends it at once, the sweep after `UNCLAIMED_GRACE` if it got lost.
+        retry_at = timezone.now() + UNCLAIMED_GRACE
         stamped = Loan.objects.filter(pk=loan.pk, seller_notified_status=told).update(
-            seller_notified_status=loan.status, seller_notified_at=None
+            seller_notified_status=loan.status,
+            seller_notified_at=None,
+            seller_notify_retry_at=retry_at,
+            seller_notify_attempts=0,
         )
         if stamped:
             loan.seller_notified_status = loan.status
             loan.seller_notified_at = None
+            loan.seller_notify_retry_at = retry_at
+            loan.seller_notify_attempts = 0
             queue_seller_notification(loan, loan.status)
 
 

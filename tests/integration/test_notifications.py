@@ -100,7 +100,7 @@ def test_a_decision_given_while_the_seller_waited_is_not_announced_again(
     with django_capture_on_commit_callbacks(execute=True):
         loan = cash_in_now(make_invoice(seller))
         # Nor by the sweep, once the request's sender would have given up.
-        swept = sweep_seller_notifications(now=loan.answer_due_by + timedelta(hours=1))
+        swept = sweep_seller_notifications(now=loan.requested_at + timedelta(hours=1))
 
     assert loan.status == LoanStatus.TO_VALIDATE
     assert loan.seller_notified_status == LoanStatus.TO_VALIDATE
