@@ -12,10 +12,12 @@ from collections.abc import Sequence
 CONTROL_HELP = """\
 control endpoints (no auth needed):
   POST   /_sandbox/faults    {"kind": K, "rate": 0.3 | "next": N, "path": "/loans",
-                              "method": "POST", "seconds": S}
+                              "method": "POST", "body_contains": "INV-1",
+                              "seconds": S, "after": true|false}
                              K: http_500, http_401, http_404, timeout_504_before,
                              timeout_504_after (the request takes effect),
-                             connection_reset, latency
+                             connection_reset, latency (with after: the request
+                             takes effect, then its answer waits S seconds)
   GET    /_sandbox/faults    list faults with remaining and fired counts
   DELETE /_sandbox/faults    clear all faults
   GET    /_sandbox/webhooks  delivery counters and recent outcomes
