@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -71,6 +72,11 @@ def test_the_example_projects_access_log_masks_the_webhook_token(
     )
 
     assert answer.status_code == 400
+    # The server logs the request line once the response is out: wait for it.
+    deadline = time.monotonic() + 10
+    while not any(RECEIVER_PATH in line for line in access_log.lines):
+        assert time.monotonic() < deadline, "the request was never logged"
+        time.sleep(0.01)
     [line] = [line for line in access_log.lines if RECEIVER_PATH in line]
     assert f"POST {RECEIVER_PATH}?token=**** HTTP/1.1" in line
     assert TOKEN not in line
