@@ -5,7 +5,12 @@ The local row is committed (with its `salt_id`) before Defacto is called, so:
   (`AlreadyFinanced`) instead of sending a second request;
 - an answer lost to a timeout leaves the row REQUESTED with `request_outcome_unknown`,
   and `reconcile_loan_request` sends the same `salt_id` again: Defacto answers with the
-  loan it may have made, never a second one.
+  loan it may have made, never a second one;
+- the row carries its first poll check (`next_poll_at`) from the start, so a request
+  whose process died before recording anything is reconciled by the poll sweep too;
+- only Defacto's answer about the request settles it: a refusal of a retry (a rotated
+  key, a 404) leaves it open, and `settle_loan_request` releases one Defacto neither
+  answers nor lists only when staff ask.
 
 Call these outside `transaction.atomic()`: the request row must be committed before
 Defacto hears of it.
