@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test test-postgres lint format bench sandbox clean
+.PHONY: demo test test-postgres test-wheel lint format bench sandbox clean
 
 # The database tests run a second time on this PostgreSQL server when it answers;
 # REQUIRE_POSTGRES=1 (set by CI) turns an unreachable server into a failure. The tests
@@ -42,6 +42,13 @@ test: $(INSTALLED)
 	@$(BIN)/ruff format --check --quiet .
 	@REQUIRE_BROWSER="$(REQUIRE_BROWSER)" $(BIN)/pytest
 	@$(MAKE) --no-print-directory test-postgres
+	@$(MAKE) --no-print-directory test-wheel
+
+# The package as users get it: the built wheel installed in a fresh virtualenv, a
+# `startproject` host set up by the guide's Install section only, a loan made there
+# (tests/wheel_host). Needs the package index for the host's dependencies.
+test-wheel: $(INSTALLED)
+	@$(BIN)/python -m tests.wheel_host
 
 test-postgres: $(INSTALLED)
 	@if $(BIN)/python -m tests.postgres_probe "$(POSTGRES_URL)"; then \
