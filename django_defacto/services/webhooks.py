@@ -15,6 +15,7 @@ import logging
 import traceback as tracebacks
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -325,6 +326,33 @@ def _record_failure(event_id: int, error: Exception) -> None:
             traceback="".join(tracebacks.format_exception(error)),
         )
     logger.warning("Webhook event %s failed: %s", event_id, message)
+
+
+#: A stored event still RECEIVED this long after it came was never handed to a worker (the
+#: broker did not answer) or its message was lost: the sweep processes it.
+STRANDED_AFTER = timedelta(minutes=2)
+#: Events one sweep processes at most; the next sweep takes the rest.
+SWEEP_BATCH = 200
+
+
+def process_stranded_events(now: datetime | None = None) -> dict[str, int]:
+    """Process the events still RECEIVED `STRANDED_AFTER` after they came, oldest first;
+    returns how many were processed and how many failed (kept FAILED for their retry)."""
+    cutoff = (now or timezone.now()) - STRANDED_AFTER
+    stranded = list(
+        WebhookEvent.objects.filter(state=State.RECEIVED, received_at__lte=cutoff)
+        .order_by("received_at", "pk")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    report = {"processed": 0, "failed": 0}
+    for event_id in stranded:
+        try:
+            process_event(event_id)
+        except Exception:
+            report["failed"] += 1
+        else:
+            report["processed"] += 1
+    return report
 
 
 def reset_for_reprocessing(event: WebhookEvent) -> WebhookEvent:

@@ -24,7 +24,11 @@ TASK_MODULES: dict[str, tuple[str, ...]] = {
         "settle_loan_requests",
         "validate_loans",
     ),
-    "webhooks": ("process_webhook_event", "reprocess_webhook_events"),
+    "webhooks": (
+        "process_webhook_event",
+        "reprocess_webhook_events",
+        "sweep_stored_webhook_events",
+    ),
     "periodic": (
         "poll_pending_decisions",
         "purge_webhook_events",

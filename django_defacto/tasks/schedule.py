@@ -20,7 +20,7 @@ from celery.schedules import crontab
 TASK_PREFIX = "django_defacto."
 
 POLL_EVERY = timedelta(seconds=10)
-NOTIFY_EVERY = timedelta(minutes=1)
+SWEEP_EVERY = timedelta(minutes=1)
 HOUR = 3600
 
 
@@ -31,6 +31,8 @@ def beat_schedule(*, prefix: str = "django_defacto.") -> dict[str, dict[str, Any
     - `poll_pending_decisions` every 10 s: loans whose decision is due for a check;
     - `sweep_seller_notifications` every minute: seller notifications not sent yet
       (failed, lost with a worker) and requests whose web process died;
+    - `sweep_stored_webhook_events` every minute: stored deliveries never handed to a
+      worker (the broker was down when they came);
     - `reconcile_loans` daily at 04:30: every loan still moving checked against Defacto;
     - `refresh_credit_lines` daily at 05:00: credit lines of every enrolled borrower;
     - `sync_monthly_bills` daily at 06:00: does its work on `BILLS_SYNC_DAY` only;
@@ -40,7 +42,8 @@ def beat_schedule(*, prefix: str = "django_defacto.") -> dict[str, dict[str, Any
     """
     entries: dict[str, tuple[Any, int]] = {
         "poll_pending_decisions": (POLL_EVERY, int(POLL_EVERY.total_seconds())),
-        "sweep_seller_notifications": (NOTIFY_EVERY, int(NOTIFY_EVERY.total_seconds())),
+        "sweep_seller_notifications": (SWEEP_EVERY, int(SWEEP_EVERY.total_seconds())),
+        "sweep_stored_webhook_events": (SWEEP_EVERY, int(SWEEP_EVERY.total_seconds())),
         "reconcile_loans": (crontab(hour=4, minute=30), 6 * HOUR),
         "refresh_credit_lines": (crontab(hour=5, minute=0), 6 * HOUR),
         "sync_monthly_bills": (crontab(hour=6, minute=0), 6 * HOUR),

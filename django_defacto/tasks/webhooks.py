@@ -32,3 +32,10 @@ def process_webhook_event(event_id: int) -> str:
 def reprocess_webhook_events(event_ids: list[int]) -> dict[str, Any]:
     """The admin's "reprocess" over a large selection: each event processed again now."""
     return for_each(WebhookEvent, event_ids, webhook_services.reprocess_event)
+
+
+@shared_task(name="django_defacto.sweep_stored_webhook_events", acks_late=True)
+def sweep_stored_webhook_events() -> dict[str, int]:
+    """Process stored deliveries that never reached a worker (the broker was down when
+    they came, or their message was lost)."""
+    return webhook_services.process_stranded_events()

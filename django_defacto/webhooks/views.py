@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -128,8 +129,32 @@ def _unstorable_text(value: Any) -> str:
     return ""
 
 
+_broker_down = threading.Event()
+
+
+def _queue(event_id: int) -> None:
+    """Hand the stored event to a worker. The delivery is stored already, so a broker that
+    cannot be reached must not fail it: `sweep_stored_webhook_events` processes it later.
+    The failure is logged once until the broker answers again."""
+    try:
+        process_webhook_event.delay(event_id)
+    except Exception as error:
+        if not _broker_down.is_set():
+            _broker_down.set()
+            logger.error(
+                "Webhook event %s is stored but could not be queued: the Celery broker "
+                "does not answer (%s). Stored events are processed by the periodic task "
+                "django_defacto.sweep_stored_webhook_events once it does; this is logged "
+                "once until then.",
+                event_id,
+                error,
+            )
+    else:
+        _broker_down.clear()
+
+
 def _queue_processing(event_id: int) -> None:
-    transaction.on_commit(lambda: process_webhook_event.delay(event_id))
+    transaction.on_commit(lambda: _queue(event_id))
 
 
 @csrf_exempt

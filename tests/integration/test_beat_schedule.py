@@ -23,6 +23,7 @@ REDIS_VISIBILITY_TIMEOUT = 3600
 PERIODIC = {
     "poll_pending_decisions",
     "sweep_seller_notifications",
+    "sweep_stored_webhook_events",
     "reconcile_loans",
     "refresh_credit_lines",
     "sync_monthly_bills",
