@@ -73,7 +73,8 @@ def mask_key(api_key: str) -> str:
 
 
 def check_defacto_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Every check of the `DEFACTO` setting; ids django_defacto.E001 to W010."""
+    """Every check of the `DEFACTO` setting and what the app needs beside it; ids
+    django_defacto.E001 to E011."""
     try:
         options = conf.defacto_settings()
     except conf.DefactoConfigurationError:
@@ -94,11 +95,27 @@ def check_defacto_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
             )
         ]
     messages: list[CheckMessage] = []
+    messages.extend(_check_installed_apps())
     messages.extend(_check_api_key(options))
     messages.extend(_check_adapter(options))
     messages.extend(_check_webhooks(options))
     messages.extend(_check_unknown_keys(options))
     return messages
+
+
+def _check_installed_apps() -> list[CheckMessage]:
+    from django.apps import apps
+
+    if apps.is_installed("rest_framework"):
+        return []
+    return [
+        Error(
+            "Django REST framework is not in INSTALLED_APPS; the seller API, its schema "
+            "and the Cash in now button need it.",
+            hint='Add "rest_framework" to INSTALLED_APPS (it is installed with django-defacto).',
+            id="django_defacto.E011",
+        )
+    ]
 
 
 def _check_api_key(options: conf.DefactoSettings) -> list[CheckMessage]:
