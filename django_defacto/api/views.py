@@ -306,10 +306,16 @@ class BillListView(SellerView):
         return self.get_paginated_response(s.BillSerializer(page, many=True).data)
 
 
+class OpenAPIAsJSONRenderer(JSONOpenAPIRenderer):
+    """The same document for clients that ask for plain `application/json`."""
+
+    media_type = "application/json"
+
+
 class ApiSchemaView(SchemaView):
     """The OpenAPI document of the seller API, with paths where the host mounted it."""
 
-    renderer_classes = [JSONOpenAPIRenderer]
+    renderer_classes = [JSONOpenAPIRenderer, OpenAPIAsJSONRenderer]
     authentication_classes: list = []
     permission_classes: list = []
     public = True

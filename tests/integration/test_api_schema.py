@@ -64,3 +64,12 @@ def test_the_schema_lists_the_offers_query_parameters():
     assert not [p for p in financing.get("parameters", []) if p["in"] == "query"]
     loans = schema["paths"]["/defacto/api/loans/"]["get"]
     assert {"page", "page_size"} <= {p["name"] for p in loans["parameters"]}
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/vnd.oai.openapi+json"])
+def test_the_schema_answers_a_client_asking_for_json(accept):
+    answer = Client().get("/defacto/api/schema/", headers={"Accept": accept})
+
+    assert answer.status_code == 200
+    assert answer["Content-Type"].startswith(accept)
+    assert answer.json()["openapi"].startswith("3.")
