@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class DefactoConfig(AppConfig):
     name = "django_defacto"
     label = "django_defacto"
-    verbose_name = "Defacto financing"
+    verbose_name = _("Defacto financing")
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -216,3 +216,13 @@ def test_loan_statuses_read_in_french():
     with translation.override("fr"):
         assert str(LoanStatus.TO_REPAY.label) == "Versé, à rembourser"
         assert str(LoanStatus.DECLINED.label) == "Refusé"
+
+
+@pytest.mark.django_db
+def test_french_staff_see_the_apps_admin_title_in_french(admin_user):
+    browser = french()
+    browser.force_login(admin_user)
+
+    words = text_of(browser.get(reverse("admin:index")))
+
+    assert "Financement Defacto" in words and "Defacto financing" not in words
