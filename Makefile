@@ -1,12 +1,25 @@
 # Two commands for a fresh machine: `make demo` and `make test`.
 # Both create (or refresh, when setup.cfg changes) the virtualenv in .venv.
 
+# .venv is the oldest pair the suite runs on: the default python3 (3.11 on these machines;
+# 3.10 is the oldest supported) with Django pinned to 5.2, the oldest supported Django,
+# even where the Python could run a newer one. `make test-newest` is the newest pair.
 PYTHON ?= python3
+DJANGO_OLDEST ?= django>=5.2,<5.3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test test-postgres test-wheel lint format bench sandbox clean
+# The newest supported pair, Python 3.13 with Django 6.1, in .venv-newest (CI runs it
+# after `make test`): pyenv's newest 3.13 when pyenv has one, else python3.13 on the PATH.
+PYTHON_NEWEST ?= $(or $(shell ls -d "$$(pyenv root 2>/dev/null)"/versions/3.13.*/bin/python3.13 \
+	2>/dev/null | sort -V | tail -n 1),python3.13)
+DJANGO_NEWEST ?= django>=6.1,<6.2
+NEWEST_VENV := .venv-newest
+NEWEST_BIN := $(NEWEST_VENV)/bin
+NEWEST_INSTALLED := $(NEWEST_VENV)/.installed
+
+.PHONY: demo test test-newest test-postgres test-wheel lint format bench sandbox clean
 
 # The database tests run a second time on this PostgreSQL server when it answers;
 # REQUIRE_POSTGRES=1 (set by CI) turns an unreachable server into a failure. The tests
@@ -27,7 +40,7 @@ $(INSTALLED): setup.cfg pyproject.toml
 	@echo "Setting up $(VENV) (first run downloads the dependencies)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@( $(BIN)/python -m pip install --disable-pip-version-check --upgrade pip && \
-	   $(BIN)/python -m pip install --disable-pip-version-check -e '.[test]' ) \
+	   $(BIN)/python -m pip install --disable-pip-version-check -e '.[test]' '$(DJANGO_OLDEST)' ) \
 		> $(VENV)/install.log 2>&1 || \
 		{ tail -n 30 $(VENV)/install.log; echo "Installing failed; full log: $(VENV)/install.log"; exit 1; }
 	@touch $(INSTALLED)
@@ -43,6 +56,25 @@ test: $(INSTALLED)
 	@REQUIRE_BROWSER="$(REQUIRE_BROWSER)" $(BIN)/pytest
 	@$(MAKE) --no-print-directory test-postgres
 	@$(MAKE) --no-print-directory test-wheel
+
+# The whole suite on SQLite again, on the newest pair (see PYTHON_NEWEST above): Django's
+# next deprecations show there first. A missing Python 3.13 is an error, not a skip.
+$(NEWEST_INSTALLED): setup.cfg pyproject.toml
+	@command -v "$(PYTHON_NEWEST)" > /dev/null || { echo "make test-newest needs Python 3.13:" \
+		"'$(PYTHON_NEWEST)' was not found (pyenv install 3.13, or set PYTHON_NEWEST)"; exit 1; }
+	@"$(PYTHON_NEWEST)" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || \
+		{ echo "make test-newest needs Python 3.13: '$(PYTHON_NEWEST)' is another version or does not run"; exit 1; }
+	@echo "Setting up $(NEWEST_VENV) with $(PYTHON_NEWEST) and $(DJANGO_NEWEST)..."
+	@test -x $(NEWEST_BIN)/python || "$(PYTHON_NEWEST)" -m venv $(NEWEST_VENV)
+	@( $(NEWEST_BIN)/python -m pip install --disable-pip-version-check --upgrade pip && \
+	   $(NEWEST_BIN)/python -m pip install --disable-pip-version-check -e '.[test]' '$(DJANGO_NEWEST)' ) \
+		> $(NEWEST_VENV)/install.log 2>&1 || \
+		{ tail -n 30 $(NEWEST_VENV)/install.log; echo "Installing failed; full log: $(NEWEST_VENV)/install.log"; exit 1; }
+	@touch $@
+
+test-newest: $(NEWEST_INSTALLED)
+	@$(NEWEST_BIN)/python -c 'import sys, django; print(f"Newest pair: Python {sys.version.split()[0]}, Django {django.get_version()}")'
+	@REQUIRE_BROWSER="$(REQUIRE_BROWSER)" $(NEWEST_BIN)/pytest
 
 # The package as users get it: the built wheel installed in a fresh virtualenv, a
 # `startproject` host set up by the guide's Install section only, a loan made there
@@ -88,4 +120,4 @@ sandbox: $(INSTALLED)
 	@$(BIN)/python -m django_defacto.sandbox --host 127.0.0.1 --port 8765 --state-file .sandbox-state.json
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) $(NEWEST_VENV) .pytest_cache .ruff_cache build dist *.egg-info
