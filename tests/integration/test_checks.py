@@ -28,6 +28,9 @@ def ids(messages):
     return [message.id for message in messages]
 
 
+# `manage.py check` runs the database-related checks too; from Django 6.1 they query every
+# database (SQLite is asked whether it supports JSON fields), so the test needs one.
+@pytest.mark.django_db
 def test_the_example_project_passes_manage_py_check_clean():
     out = io.StringIO()
     call_command("check", stdout=out)
@@ -35,6 +38,7 @@ def test_the_example_project_passes_manage_py_check_clean():
     assert run_checks(tags=[TAG]) == []
 
 
+@pytest.mark.django_db
 def test_a_missing_api_key_is_an_error_that_stops_manage_py_check():
     assert ids(defacto_messages(ADAPTER=ADAPTER)) == ["django_defacto.E001"]
     with override_settings(DEFACTO={"ADAPTER": ADAPTER}), pytest.raises(SystemCheckError):
