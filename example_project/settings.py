@@ -8,7 +8,6 @@ Production sets `CELERY_BROKER_URL` to Redis or RabbitMQ (see docs/deploying.md)
 
 from pathlib import Path
 
-import django
 import environ
 
 from django_defacto.tasks.schedule import beat_schedule
@@ -76,11 +75,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The demo's web server, worker and beat write to one SQLite file at once: wait for a
     # lock instead of failing at once, and take the write lock when a transaction starts
     # (a read lock upgraded later fails immediately when another writer holds it).
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-    if django.VERSION >= (5, 1):
-        DATABASES["default"]["OPTIONS"].update(
-            transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
-        )
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=20, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

@@ -11,9 +11,9 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import (
     HttpRequest,
@@ -30,16 +30,6 @@ from ..conf import defacto_settings
 from ..services.webhooks import record_delivery
 from ..tasks.webhooks import process_webhook_event
 from .auth import InvalidWebhookToken, check_token
-
-try:  # Django 5.1+
-    from django.contrib.auth.decorators import login_not_required
-except ImportError:  # pragma: no cover - older Django
-
-    def login_not_required(view_func: Callable[..., Any]) -> Callable[..., Any]:
-        # The attribute Django 5.1's LoginRequiredMiddleware (and look-alikes) honour.
-        view_func.login_required = False  # type: ignore[attr-defined]
-        return view_func
-
 
 logger = logging.getLogger("django_defacto.webhooks")
 # Refused tokens go where Django reports every SuspiciousOperation.

@@ -7,7 +7,6 @@ import json
 import logging
 from typing import Any
 
-import django
 import pytest
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.test import Client
@@ -196,9 +195,10 @@ class RequireLogin:
         return None
 
 
-LOGIN_REQUIRED_MIDDLEWARES = ["tests.integration.test_webhook_receiver.RequireLogin"]
-if django.VERSION >= (5, 1):
-    LOGIN_REQUIRED_MIDDLEWARES.append("django.contrib.auth.middleware.LoginRequiredMiddleware")
+LOGIN_REQUIRED_MIDDLEWARES = [
+    "tests.integration.test_webhook_receiver.RequireLogin",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+]
 
 
 @pytest.mark.parametrize("middleware", LOGIN_REQUIRED_MIDDLEWARES)
