@@ -184,7 +184,9 @@ class MarketplaceAdapter:
 
     def notify_seller(self, seller: Any, notification: SellerNotification) -> None:
         """Tell the seller something happened; by default an email to the profile's
-        address through Django's email backend."""
+        address through Django's default mailer: `MAILERS["default"]` on Django 6.1+
+        (Django warns at each send while a project has no `MAILERS`), `EMAIL_BACKEND`
+        before."""
         email = self.seller_profile(seller).email
         if email:
             send_mail(notification.subject, notification.message, None, [email])

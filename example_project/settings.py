@@ -11,6 +11,7 @@ from pathlib import Path
 import environ
 
 from django_defacto.tasks.schedule import beat_schedule
+from example_project.mailers import email_settings, email_settings_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -170,11 +171,16 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # Seller emails: kept as files under .celery/emails unless EMAIL_URL names a mail server
 # (e.g. smtp://user:password@mail.example:587), so the demo works with no mail server.
+# On Django 6.1+ this is the MAILERS setting, before it the EMAIL_* ones (mailers.py).
 if env("EMAIL_URL", default=""):
-    globals().update(env.email_url("EMAIL_URL"))
+    globals().update(email_settings_from_url(env.email_url("EMAIL_URL")))
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = str(CELERY_DIR / "emails")
+    globals().update(
+        email_settings(
+            "django.core.mail.backends.filebased.EmailBackend",
+            file_path=str(CELERY_DIR / "emails"),
+        )
+    )
 
 # django_defacto's periodic tasks (polling of pending decisions, the daily
 # reconciliation, the monthly bills); DEFACTO_BEAT_SCHEDULE=0 runs beat without them.

@@ -20,6 +20,7 @@ from django_defacto.services.polling import poll_pending_decisions
 from django_defacto.tasks import notify_seller
 from example_project.marketplace.models import Notification
 from tests.integration.sellers import ready_seller
+from tests.mail import LOCMEM, use_email_backend
 from tests.marketplace import make_invoice
 
 
@@ -119,7 +120,7 @@ def test_when_the_email_fails_the_in_app_message_stays_and_the_sweep_emails_it_o
     seller, loan = decided_later(control)
     with django_capture_on_commit_callbacks(execute=False):
         poll_pending_decisions(now=loan.next_poll_at)  # stamps the decision, queues the send
-    settings.EMAIL_BACKEND = f"{__name__}.MailServerDown"
+    use_email_backend(settings, f"{__name__}.MailServerDown")
 
     with pytest.raises(ConnectionRefusedError):
         notify_seller.run(str(loan.pk), LoanStatus.TO_VALIDATE)
@@ -127,7 +128,7 @@ def test_when_the_email_fails_the_in_app_message_stays_and_the_sweep_emails_it_o
     assert message.emailed_at is None
     assert "approved" in text_of(signed_in(seller).get(reverse("marketplace:notifications")))
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    use_email_backend(settings, LOCMEM)
     retry_at = Loan.objects.get(pk=loan.pk).seller_notify_retry_at
     sweep_seller_notifications(now=retry_at)
     sweep_seller_notifications(now=retry_at + timedelta(hours=2))

@@ -26,6 +26,7 @@ from example_project.marketplace.models import Notification
 from tests.conftest import IN_PROCESS_URL
 from tests.integration.dying import ProcessDies
 from tests.integration.sellers import ready_seller
+from tests.mail import LOCMEM, use_email_backend
 from tests.marketplace import make_invoice
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +72,7 @@ def test_a_send_failing_for_hours_still_reaches_the_seller_once(
     defacto_client, control, django_capture_on_commit_callbacks, settings
 ):
     loan = decided_while_away(control, django_capture_on_commit_callbacks)
-    settings.EMAIL_BACKEND = f"{__name__}.MailServerDown"
+    use_email_backend(settings, f"{__name__}.MailServerDown")
     moment = loan.seller_notify_retry_at  # the queued task's minute has passed
     waits = []
     for _ in range(8):  # more tries than a Celery retry limit would allow
@@ -82,7 +83,7 @@ def test_a_send_failing_for_hours_still_reaches_the_seller_once(
         moment = retry_at
     assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600]
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    use_email_backend(settings, LOCMEM)
     report = sweep_seller_notifications(now=moment)
 
     assert report.sent == 1

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from django.core.mail.backends.filebased import EmailBackend as FileBackend
 
+from example_project.mailers import email_settings
 from example_project.settings import *  # noqa: F403
 from example_project.settings import DEFACTO
 
-EMAIL_BACKEND = "tests.workers.slow_mail.AcceptedThenHangs"
-EMAIL_FILE_PATH = os.environ["DEFACTO_TEST_EMAIL_DIR"]
+_email_dir = os.environ["DEFACTO_TEST_EMAIL_DIR"]
+globals().update(email_settings("tests.workers.slow_mail.AcceptedThenHangs", file_path=_email_dir))
 DEFACTO = {
     **DEFACTO,
     "SELLER_NOTIFICATION_LEASE": int(os.environ.get("DEFACTO_TEST_NOTIFICATION_LEASE", "300")),
@@ -26,7 +27,7 @@ HANGING_MARKER = "hanging"
 class AcceptedThenHangs(FileBackend):
     def send_messages(self, email_messages):
         sent = super().send_messages(email_messages)
-        marker = Path(EMAIL_FILE_PATH) / HANGING_MARKER
+        marker = Path(_email_dir) / HANGING_MARKER
         if not marker.exists():
             marker.touch()
             time.sleep(60)

@@ -9,11 +9,16 @@ Defacto's 30 s: a request whose process died is looked for that much sooner.
 
 import os
 
+from example_project.mailers import email_settings
 from example_project.settings import *  # noqa: F403
 from example_project.settings import DEFACTO
 
-EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-EMAIL_FILE_PATH = os.environ["DEFACTO_TEST_EMAIL_DIR"]
+globals().update(
+    email_settings(
+        "django.core.mail.backends.filebased.EmailBackend",
+        file_path=os.environ["DEFACTO_TEST_EMAIL_DIR"],
+    )
+)
 
 DEFACTO = {
     **DEFACTO,
