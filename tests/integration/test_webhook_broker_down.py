@@ -28,18 +28,19 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def broker_down():
-    """The example's Celery app pointed at a port where no broker listens."""
-    saved = {
-        key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_publish_retry")
-    }
+    """The example's Celery app pointed at a port where no broker listens. Its connection
+    pools (kombu keeps one per broker URL) are put back untouched afterwards."""
+    keys = ("task_always_eager", "broker_url", "task_publish_retry")
+    saved = {key: app.conf[key] for key in keys}
+    pools = (app._pool, app.amqp._producer_pool)
+    app._pool = app.amqp._producer_pool = None
     app.conf.update(
         task_always_eager=False, broker_url="redis://127.0.0.1:9/0", task_publish_retry=False
     )
-    app.pool.force_close_all()
     views._broker_down.clear()
     yield
     app.conf.update(saved)
-    app.pool.force_close_all()
+    app._pool, app.amqp._producer_pool = pools
     views._broker_down.clear()
 
 
