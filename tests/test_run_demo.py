@@ -27,7 +27,9 @@ def manage(*args: str, env: dict[str, str], **options) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "manage.py", *args],
         cwd=REPOSITORY,
-        env=env,
+        # Each line as it is written: the test waits for one, and a pipe is block-buffered
+        # unless the environment (not tox's, for one) already says otherwise.
+        env={**env, "PYTHONUNBUFFERED": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
