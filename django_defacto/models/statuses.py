@@ -125,6 +125,8 @@ LOAN_AWAITING_DECISION = frozenset({S.REQUESTED, S.SUBMITTED, S.PENDING_VALIDATI
 LOAN_APPROVED = frozenset(
     {S.TO_VALIDATE, S.VALIDATED, S.SCHEDULED, S.INITIATED, S.TO_REPAY, S.TO_REPAY_FEES, S.CLOSED}
 )
+# Defacto's answer to a loan request: yes (approved, whatever came after) or no.
+LOAN_DECIDED = LOAN_APPROVED | {S.DECLINED}
 # The seller has received the money.
 LOAN_DISBURSED = frozenset({S.TO_REPAY, S.TO_REPAY_FEES, S.CLOSED})
 # Defacto accepts a cancel only before the payment leaves.

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -38,7 +38,7 @@ from .. import signals
 from ..adapter import SellerNotification
 from ..conf import defacto_settings, get_adapter
 from ..models import Loan, LoanStatus
-from ..models.statuses import LOAN_APPROVED
+from ..models.statuses import LOAN_DECIDED
 from .denial_reasons import denial_reason_text
 from .dispatch import send_on_commit
 from .eligibility import money
@@ -46,7 +46,6 @@ from .mirror import update_fields
 
 logger = logging.getLogger("django_defacto.notifications")
 
-DECISIONS = LOAN_APPROVED | {LoanStatus.DECLINED}
 #: Waits before trying again a notification whose sending failed: doubling from one
 #: minute, at most an hour.
 FIRST_RETRY = timedelta(minutes=1)
@@ -141,7 +140,7 @@ def _claim(loan_id: str, status: str, now: datetime) -> Loan | None:
     return loan
 
 
-def _still_claimed(loan: Loan, status: str) -> Any:
+def _still_claimed(loan: Loan, status: str) -> QuerySet[Loan]:
     return Loan.objects.filter(
         pk=loan.pk, seller_notified_status=status, seller_notified_at__isnull=True
     )
@@ -154,7 +153,7 @@ def notify_seller_of_decision(loan_id: str, status: str, *, now: datetime | None
     next try was scheduled (the sweep makes it)."""
     if not defacto_settings().notify_sellers:
         return False
-    if status not in DECISIONS:
+    if status not in LOAN_DECIDED:
         logger.warning("Loan %s: %s is not a decision to notify", loan_id, status)
         return False
     loan = _claim(loan_id, status, now or timezone.now())
@@ -222,7 +221,7 @@ def _take_over_abandoned_requests(now: datetime) -> int:
             )
             if loan is None:
                 continue
-            if loan.status in DECISIONS:
+            if loan.status in LOAN_DECIDED:
                 update_fields(
                     loan,
                     seller_notified_status=loan.status,
@@ -253,7 +252,7 @@ def sweep_seller_notifications(now: datetime | None = None) -> NotificationSweep
     due = (
         Loan.objects.filter(
             seller_notify_retry_at__lte=now,
-            seller_notified_status__in=sorted(DECISIONS),
+            seller_notified_status__in=sorted(LOAN_DECIDED),
             seller_notified_at__isnull=True,
         )
         .order_by("seller_notify_retry_at", "pk")

@@ -19,7 +19,7 @@ from django.utils import timezone
 from ..conf import defacto_settings
 from ..models import Bill, Borrower, CreditLine, Invoice, Loan, LoanEvent, Payment
 from ..models.payloads import aware_datetime, nested, text
-from ..models.statuses import LOAN_APPROVED, LOAN_AWAITING_DECISION, LoanStatus
+from ..models.statuses import LOAN_AWAITING_DECISION, LOAN_DECIDED, LoanStatus
 from .dispatch import (
     announce_bill,
     announce_borrower,
@@ -31,8 +31,6 @@ from .mirror import Applied, PageResult, Payload, upsert, upsert_page
 
 logger = logging.getLogger("django_defacto.records")
 
-# Defacto's answer to a loan request: yes (approved, whatever came after) or no.
-LOAN_DECIDED = LOAN_APPROVED | {LoanStatus.DECLINED}
 
 # How long the sweep leaves a freshly stamped seller notification to the task queued for
 # it before sending it itself (the task may have been lost with its worker or broker).
@@ -94,7 +92,7 @@ def loan_relations(
         if ids and str(ids[0]) in invoices:
             columns["invoice"] = invoices[str(ids[0])]
         status = text(payload.get("status"))
-        if status in LOAN_APPROVED or status == LoanStatus.DECLINED:
+        if status in LOAN_DECIDED:
             # The earliest sign of a decision; merge never moves a loan back before it.
             columns["decided_at"] = aware_datetime(payload.get("submitted_at")) or timezone.now()
         return columns

@@ -30,7 +30,7 @@ from ..models import Borrower, CreditLine, Loan, Payment, WebhookEvent
 from ..models.payloads import aware_datetime, text
 from ..models.webhook_event import WebhookEventState
 from ..webhooks.auth import TOKEN_PARAMETER
-from ..webhooks.auth import masked_url as masked_url  # where it was first defined
+from ..webhooks.auth import masked_url as masked_url  # kept importable from here too
 from . import records
 from .borrowers import PAGE_SIZE, refresh_borrower, refresh_credit_lines
 from .client_errors import defacto_call

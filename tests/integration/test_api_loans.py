@@ -99,6 +99,7 @@ def test_a_key_already_used_for_another_invoice_is_refused(defacto_client, contr
 
     assert answer.status_code == 422
     assert answer.json()["code"] == "idempotency_key_reused"
+    assert "another invoice" in answer.json()["message"]
     assert Loan.objects.count() == 1
 
 

@@ -92,20 +92,6 @@ def test_the_same_request_sent_again_still_gets_its_loan(defacto_client, control
     assert len(loan_posts(contract_adapter)) == 1
 
 
-def test_a_key_sent_again_for_another_invoice_is_still_refused(defacto_client, control):
-    seller, _ = ready_seller(control)
-    financed, other = make_invoice(seller), make_invoice(seller)
-    browser = signed_in(seller.user)
-    key = new_key()
-    assert ask_for_loan(browser, financed, key=key).status_code == 201
-
-    answer = ask_for_loan(browser, other, key=key)
-
-    assert answer.status_code == 422
-    assert answer.json()["code"] == "idempotency_key_reused"
-    assert "another invoice" in answer.json()["message"]
-
-
 def test_a_loan_saved_before_fingerprints_is_compared_by_its_invoice_only(defacto_client, control):
     seller, _ = ready_seller(control)
     invoice = make_invoice(seller, total=150_000)

@@ -122,7 +122,7 @@ def _wait(condition, within: float) -> bool:
 
 
 def test_no_invoice_financed_twice_no_request_left_behind_every_seller_told_once(
-    served_sandbox, start_worker, tasks, broker, tmp_path, mailoutbox
+    served_sandbox, start_worker, tasks, broker, tmp_path, mailoutbox, request
 ):
     rng = random.Random(SEED)
     started = time.monotonic()
@@ -172,42 +172,10 @@ def test_no_invoice_financed_twice_no_request_left_behind_every_seller_told_once
         DEFACTO_BASE_URL=served_sandbox.url,
         **processes,
     )
-    try:
-        web.start()
-        _soak(
-            served_sandbox,
-            tasks,
-            broker,
-            web,
-            sellers,
-            plans,
-            victims,
-            victim_worker,
-            worker_killed_after,
-            web_killed_after,
-            email_dir,
-            mailoutbox,
-            started,
-        )
-    finally:
-        web.stop()
-
-
-def _soak(
-    served,
-    tasks,
-    broker,
-    web,
-    sellers,
-    plans,
-    victims,
-    victim_worker,
-    worker_killed_after,
-    web_killed_after,
-    email_dir,
-    mailoutbox,
-    started,
-):
+    # Stopped after the test whatever happens, like the workers.
+    request.addfinalizer(web.stop)
+    web.start()
+    served = served_sandbox
     market = Marketplace(served, web)
     subscribe_receiver(served, web)
     served.control.webhook_chaos(duplicate_rate=DUPLICATE_RATE, reorder=True)
