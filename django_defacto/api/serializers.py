@@ -1,11 +1,15 @@
 """What the seller API reads and what it answers. Amounts are integer cents, days are
-"YYYY-MM-DD", moments ISO 8601."""
+"YYYY-MM-DD", moments ISO 8601.
+
+The served OpenAPI document (drf-spectacular) is built from these classes: a computed
+field declares its type with `extend_schema_field`, so the document says what it holds."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from ..models import BillStatus, LoanStatus
@@ -13,6 +17,7 @@ from ..services.denial_reasons import denial_reason_text
 from ..services.financing import Financing
 from ..services.offers import Offer
 from ..services.presenting import (
+    LOAN_STAGES,
     day_of,
     loan_stage,
     moment_of,
@@ -35,6 +40,7 @@ def iso_moment(moment: Any) -> str | None:
     return moment.isoformat() if moment else None
 
 
+@extend_schema_field(serializers.DateField(allow_null=True))
 class DayField(serializers.Field):
     """A moment shown as its calendar day, `YYYY-MM-DD` (read-only)."""
 
@@ -46,8 +52,14 @@ class DayField(serializers.Field):
 
 
 class ReasonSerializer(serializers.Serializer):
+    """Why something cannot be done, as a stable code and in words."""
+
     code = serializers.CharField()
     message = serializers.CharField()
+
+
+REASONS = ReasonSerializer(many=True)
+STAGES = sorted({*LOAN_STAGES.values(), "unknown"})
 
 
 # ---- input -------------------------------------------------------------------------
@@ -105,10 +117,12 @@ class CreditLineSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(source="end_date", allow_null=True)
     daily_rate = serializers.SerializerMethodField()
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_daily_rate(self, line: Any) -> str | None:
         return rate_text(line.fees_daily_rate)
 
 
+@extend_schema_serializer(many=False)  # one object per seller, never a list
 class FinancingSerializer(serializers.Serializer):
     enrolled = serializers.BooleanField()
     status = serializers.CharField()
@@ -118,6 +132,7 @@ class FinancingSerializer(serializers.Serializer):
     missing = serializers.SerializerMethodField()
     can_cash_in = serializers.BooleanField()
 
+    @extend_schema_field(REASONS)
     def get_missing(self, financing: Financing) -> list[dict[str, str]]:
         return reasons_body(financing.missing)
 
@@ -132,10 +147,12 @@ class LoanEventSerializer(serializers.Serializer):
 
 
 class RepaymentSerializer(serializers.Serializer):
+    """Where and how much to repay, once the money is paid out."""
+
     iban = serializers.CharField()
     references = serializers.ListField(child=serializers.CharField())
     amount = serializers.IntegerField()
-    due_on = serializers.DateField()
+    due_on = serializers.DateField(allow_null=True)
 
 
 class LoanSerializer(serializers.Serializer):
@@ -152,25 +169,29 @@ class LoanSerializer(serializers.Serializer):
     decided_at = serializers.DateTimeField(allow_null=True)
     to_pay_at = serializers.DateTimeField(allow_null=True)
     to_repay_at = DayField()
-    denial_reason = serializers.CharField()
+    denial_reason = serializers.CharField(allow_blank=True)
     denial_reason_text = serializers.SerializerMethodField()
     can_validate = serializers.SerializerMethodField()
     can_cancel = serializers.SerializerMethodField()
     repayment = serializers.SerializerMethodField()
     events = LoanEventSerializer(many=True, source="events.all")
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_invoice(self, loan: Any) -> str | None:
         return (loan.invoice.invoice_key or None) if loan.invoice is not None else None
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_invoice_number(self, loan: Any) -> str | None:
         return loan.invoice.invoice_number if loan.invoice is not None else None
 
     def get_status_label(self, loan: Any) -> str:
         return status_label(LoanStatus, loan.status)
 
+    @extend_schema_field(serializers.ChoiceField(choices=STAGES))
     def get_stage(self, loan: Any) -> str:
         return loan_stage(loan.status)
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_denial_reason_text(self, loan: Any) -> str | None:
         return denial_reason_text(loan.denial_reason) if loan.denial_reason else None
 
@@ -180,6 +201,7 @@ class LoanSerializer(serializers.Serializer):
     def get_can_cancel(self, loan: Any) -> bool:
         return bool(loan.defacto_id) and loan.is_cancelable
 
+    @extend_schema_field(RepaymentSerializer(allow_null=True))
     def get_repayment(self, loan: Any) -> dict[str, Any] | None:
         return repayment_instructions(loan)
 
@@ -195,10 +217,12 @@ class QuoteSerializer(serializers.Serializer):
     latest_repay_at = DayField()
     daily_rate = serializers.SerializerMethodField()
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_daily_rate(self, quote: Any) -> str | None:
         return rate_text(quote.daily_rate)
 
 
+@extend_schema_serializer(many=False)  # one offer per invoice, never a list
 class OfferSerializer(serializers.Serializer):
     invoice = serializers.CharField(source="invoice_ref")
     invoice_number = serializers.CharField()
@@ -209,6 +233,7 @@ class OfferSerializer(serializers.Serializer):
     auto_validate = serializers.BooleanField()
     consent_text = serializers.CharField()
 
+    @extend_schema_field(REASONS)
     def get_reasons(self, offer: Offer) -> list[dict[str, str]]:
         return reasons_body(offer.eligibility.reasons)
 
@@ -229,3 +254,35 @@ class BillSerializer(serializers.Serializer):
 
     def get_status_label(self, bill: Any) -> str:
         return status_label(BillStatus, bill.status)
+
+
+# ---- errors ------------------------------------------------------------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every error of the seller API (`api/errors.py`); the members beyond `code` and
+    `message` come with the errors that have them."""
+
+    code = serializers.CharField(help_text=_("A stable code, e.g. `not_eligible`."))
+    message = serializers.CharField(help_text=_("What went wrong, in words."))
+    fields = serializers.DictField(
+        required=False,
+        help_text=_("`invalid`: the messages of each field that is not valid."),
+    )
+    reasons = ReasonSerializer(
+        many=True, required=False, help_text=_("A refusal: every reason, in words.")
+    )
+    missing = ReasonSerializer(
+        many=True,
+        required=False,
+        help_text=_("`enrollment_incomplete`: what the seller still has to do."),
+    )
+    loan = LoanSerializer(
+        required=False, help_text=_("`loan_request_failed`: the loan Defacto refused.")
+    )
+    retry_after = serializers.IntegerField(
+        required=False, help_text=_("`throttled`: seconds before trying again.")
+    )
+    max_bytes = serializers.IntegerField(
+        required=False, help_text=_("`request_too_large`: the largest body accepted.")
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from . import views
+from . import schema, views
 
 urlpatterns = [
     path("", views.ApiRootView.as_view(), name="api-root"),
@@ -18,7 +18,7 @@ urlpatterns = [
     ),
     path("loans/<str:loan_id>/cancel/", views.LoanCancelView.as_view(), name="api-loan-cancel"),
     path("bills/", views.BillListView.as_view(), name="api-bills"),
-    path("schema/", views.ApiSchemaView.as_view(), name="api-schema"),
+    path("schema/", schema.ApiSchemaView.as_view(), name="api-schema"),
     # Last: any other URL under the API answers in JSON too, never Django's HTML page.
     re_path(r"^.*$", views.api_not_found),
 ]

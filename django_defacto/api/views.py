@@ -9,14 +9,13 @@ from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, JsonResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.renderers import JSONOpenAPIRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.schemas.openapi import AutoSchema, SchemaGenerator
-from rest_framework.schemas.views import SchemaView
 from rest_framework.settings import api_settings
 
 from ..models import LoanStatus
@@ -25,9 +24,18 @@ from . import serializers as s
 from .errors import ApiError, api_exception_handler, loan_request_failed
 from .parsers import SellerJSONParser
 from .permissions import IsSeller
+from .schema import ACTION, ANY, ApiSchema, documented
 from .throttling import DefactoActionThrottle, LoanRequestThrottle
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    description="1 to 255 printable characters, new for each loan the seller asks for: "
+    "the same key answers the same loan (200) instead of asking Defacto again.",
+)
+SAME_KEY = "This Idempotency-Key already asked for this loan: the same loan, nothing new."
 DEFAULT_PAGE_SIZE = 20
 
 
@@ -42,46 +50,19 @@ class SellerPagination(PageNumberPagination):
         self.page_size = api_settings.PAGE_SIZE or DEFAULT_PAGE_SIZE
         return super().get_page_size(request)
 
-
-class ApiSchema(AutoSchema):
-    """Describes a view whose request body differs from its answer (its
-    `request_serializer_class`), and lists only where the view says so (`lists`)."""
-
-    def get_operation_id(self, path: str, method: str) -> str:
-        # Named by the view: DRF's own names need `inflection` to make plurals.
-        return self.view.operation_ids[method]
-
-    def _is_list_view(self, path: str, method: str, view: Any) -> bool:
-        return method == "GET" and getattr(view, "lists", False)
-
-    def get_pagination_parameters(self, path: str, method: str) -> list[dict[str, Any]]:
-        # DRF's own test takes any GET of a path without a variable at its end for a list.
-        if not self._is_list_view(path, method, self.view):
-            return []
-        return super().get_pagination_parameters(path, method)
-
-    def get_filter_parameters(self, path: str, method: str) -> list[dict[str, Any]]:
-        # The query string a GET reads through its `query_serializer_class`.
-        parameters = super().get_filter_parameters(path, method)
-        query_class = getattr(self.view, "query_serializer_class", None)
-        if method == "GET" and query_class is not None:
-            for name, field in query_class().fields.items():
-                parameters.append(
-                    {
-                        "name": name,
-                        "in": "query",
-                        "required": field.required,
-                        "description": str(field.help_text or ""),
-                        "schema": self.map_field(field),
-                    }
-                )
-        return parameters
-
-    def get_request_serializer(self, path: str, method: str) -> Any:
-        request_class = getattr(self.view, "request_serializer_class", None)
-        if request_class is not None:
-            return request_class()
-        return super().get_request_serializer(path, method)
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        # DRF's own says `nullable`, which OpenAPI 3.1 (the document's version) dropped.
+        link = {"type": ["string", "null"], "format": "uri"}
+        return {
+            "type": "object",
+            "required": ["count", "next", "previous", "results"],
+            "properties": {
+                "count": {"type": "integer", "minimum": 0},
+                "next": link,
+                "previous": link,
+                "results": schema,
+            },
+        }
 
 
 class SellerView(GenericAPIView):
@@ -93,7 +74,6 @@ class SellerView(GenericAPIView):
     pagination_class = SellerPagination
     schema = ApiSchema()
     seller: Any = None  # set by IsSeller
-    operation_ids: dict[str, str] = {}
     # Added to the host's own throttles (REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]): every
     # unsafe request may reach Defacto, so each is counted (GETs are not).
     defacto_throttle_classes: list[type] = [DefactoActionThrottle]
@@ -143,11 +123,9 @@ class ApiRootView(SellerView):
 class FinancingView(SellerView):
     """The seller's enrolment, credit line and what is missing to cash in."""
 
-    schema = ApiSchema()
-    operation_ids = {"GET": "getFinancing"}
-
     serializer_class = s.FinancingSerializer
 
+    @documented("getFinancing", s.FinancingSerializer)
     def get(self, request: Request) -> Response:
         return Response(s.FinancingSerializer(financing.financing_for_seller(self.seller)).data)
 
@@ -155,12 +133,15 @@ class FinancingView(SellerView):
 class EnrollView(SellerView):
     """Enroll the seller with Defacto; the seller accepts Defacto's terms."""
 
-    schema = ApiSchema()
-    operation_ids = {"POST": "enroll"}
-
     serializer_class = s.FinancingSerializer
-    request_serializer_class = s.EnrollSerializer
 
+    @documented(
+        "enroll",
+        s.FinancingSerializer,
+        success=201,
+        request=s.EnrollSerializer,
+        errors=(*ACTION, 409, 422),
+    )
     def post(self, request: Request) -> Response:
         data = self.valid(s.EnrollSerializer, request.data).validated_data
         if not data["accept_terms"]:
@@ -172,14 +153,16 @@ class EnrollView(SellerView):
 class OfferView(SellerView):
     """What "Cash in now" would give on one of the seller's invoices."""
 
-    schema = ApiSchema()
-    operation_ids = {"GET": "getOffer"}
-
     serializer_class = s.OfferSerializer
-    query_serializer_class = s.OfferQuerySerializer
 
+    @documented(
+        "getOffer",
+        s.OfferSerializer,
+        errors=(*ANY, 400, 404),
+        parameters=[s.OfferQuerySerializer],
+    )
     def get(self, request: Request, ref: str) -> Response:
-        query = self.valid(self.query_serializer_class, request.query_params)
+        query = self.valid(s.OfferQuerySerializer, request.query_params)
         invoice = seller_scope.seller_invoice(self.seller, ref)
         if invoice is None:
             raise ApiError(
@@ -196,21 +179,26 @@ class LoanListView(SellerView):
     (200 when the Idempotency-Key already made it), or 502 `loan_request_failed` with the
     loan when Defacto refused the request."""
 
-    schema = ApiSchema()
-    operation_ids = {"GET": "listLoans", "POST": "requestLoan"}
-    lists = True
-
     serializer_class = s.LoanSerializer
-    request_serializer_class = s.LoanRequestSerializer
     defacto_throttle_classes = [LoanRequestThrottle]
 
     def get_queryset(self) -> Any:
         return seller_scope.seller_loans(self.seller)
 
+    @documented("listLoans", s.LoanSerializer(many=True), errors=(403, 404))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.LoanSerializer(page, many=True).data)
 
+    @documented(
+        "requestLoan",
+        s.LoanSerializer,
+        success=201,
+        request=s.LoanRequestSerializer,
+        errors=(*ACTION, 404, 409, 422),
+        parameters=[IDEMPOTENCY_KEY],
+        also={200: OpenApiResponse(s.LoanSerializer, description=SAME_KEY)},
+    )
     def post(self, request: Request) -> Response:
         key = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
         if key and not idempotency.valid_key(key):
@@ -249,15 +237,18 @@ class LoanListView(SellerView):
 class LoanDetailView(SellerView):
     """One of the seller's loans (GET), and a new repayment date (PATCH)."""
 
-    schema = ApiSchema()
-    operation_ids = {"GET": "getLoan", "PATCH": "changeRepaymentDate"}
-
     serializer_class = s.LoanSerializer
-    request_serializer_class = s.RepaymentDateSerializer
 
+    @documented("getLoan", s.LoanSerializer, errors=(*ANY, 404))
     def get(self, request: Request, loan_id: str) -> Response:
         return self.loan_response(self.own_loan(loan_id))
 
+    @documented(
+        "changeRepaymentDate",
+        s.LoanSerializer,
+        request=s.RepaymentDateSerializer,
+        errors=(*ACTION, 404, 409, 422),
+    )
     def patch(self, request: Request, loan_id: str) -> Response:
         loan = self.own_loan(loan_id)
         data = self.valid(s.RepaymentDateSerializer, request.data).validated_data
@@ -268,11 +259,9 @@ class LoanDetailView(SellerView):
 class LoanValidateView(SellerView):
     """The seller's consent to a loan Defacto approved."""
 
-    schema = ApiSchema()
-    operation_ids = {"POST": "validateLoan"}
-
     serializer_class = s.LoanSerializer
 
+    @documented("validateLoan", s.LoanSerializer, request=None, errors=(*ACTION, 404, 409))
     def post(self, request: Request, loan_id: str) -> Response:
         return self.loan_response(loans.validate_loan(self.own_loan(loan_id)))
 
@@ -280,11 +269,9 @@ class LoanValidateView(SellerView):
 class LoanCancelView(SellerView):
     """Cancel a loan before its money is sent."""
 
-    schema = ApiSchema()
-    operation_ids = {"POST": "cancelLoan"}
-
     serializer_class = s.LoanSerializer
 
+    @documented("cancelLoan", s.LoanSerializer, request=None, errors=(*ACTION, 404, 409))
     def post(self, request: Request, loan_id: str) -> Response:
         return self.loan_response(loans.cancel_loan(self.own_loan(loan_id)))
 
@@ -292,48 +279,15 @@ class LoanCancelView(SellerView):
 class BillListView(SellerView):
     """The seller's monthly bills (paginated)."""
 
-    schema = ApiSchema()
-    operation_ids = {"GET": "listBills"}
-    lists = True
-
     serializer_class = s.BillSerializer
 
     def get_queryset(self) -> Any:
         return seller_scope.seller_bills(self.seller)
 
+    @documented("listBills", s.BillSerializer(many=True), errors=(403, 404))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(s.BillSerializer(page, many=True).data)
-
-
-class OpenAPIAsJSONRenderer(JSONOpenAPIRenderer):
-    """The same document for clients that ask for plain `application/json`."""
-
-    media_type = "application/json"
-
-
-class ApiSchemaView(SchemaView):
-    """The OpenAPI document of the seller API, with paths where the host mounted it."""
-
-    renderer_classes = [JSONOpenAPIRenderer, OpenAPIAsJSONRenderer]
-    authentication_classes: list = []
-    permission_classes: list = []
-    public = True
-    schema = ApiSchema()
-    operation_ids = {"GET": "getSchema"}
-
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        from .urls import urlpatterns
-
-        root = reverse("django_defacto:api-root")
-        self.schema_generator = SchemaGenerator(
-            title="django-defacto seller API",
-            description=gettext('"Cash in now": a seller\'s financing, offers and loans.'),
-            version="1",
-            patterns=urlpatterns,
-            url=root,
-        )
-        return super().get(request, *args, **kwargs)
 
 
 def api_not_found(request: HttpRequest) -> JsonResponse:

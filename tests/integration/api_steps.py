@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.test import Client
+from tests.integration.api_schema_check import SchemaCheckedClient
 
 API = "/defacto/api/"
 
@@ -19,9 +19,10 @@ def ref(invoice: Any) -> str:
     return f"marketplace.invoice:{invoice.pk}"
 
 
-def signed_in(user: Any, **options: Any) -> Client:
-    """A browser signed in as `user` (session authentication)."""
-    browser = Client(**options)
+def signed_in(user: Any, **options: Any) -> SchemaCheckedClient:
+    """A browser signed in as `user` (session authentication); every answer of the seller
+    API it gets is checked against the API's OpenAPI document."""
+    browser = SchemaCheckedClient(**options)
     browser.force_login(user)
     return browser
 
@@ -30,7 +31,9 @@ def new_key() -> str:
     return str(uuid.uuid4())
 
 
-def ask_for_loan(browser: Client, invoice: Any, *, key: str | None = None, **body: Any):
+def ask_for_loan(
+    browser: SchemaCheckedClient, invoice: Any, *, key: str | None = None, **body: Any
+):
     """POST loans/ for `invoice`, terms accepted, with a fresh Idempotency-Key."""
     payload = {"invoice": ref(invoice), "accept_terms": True, **body}
     return browser.post(

@@ -1,9 +1,23 @@
-"""The seller API describes itself as an OpenAPI document."""
+"""The seller API describes itself as an OpenAPI document that tells the truth: a valid
+OpenAPI 3.1 document, every field typed as it is answered, and every endpoint's real
+answers valid against it (the seller API tests all check theirs, see api_schema_check)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from typing import Any
+
 import pytest
+from django.core.cache import cache
 from django.test import Client
+from openapi_spec_validator import validate as validate_openapi
+
+from django_defacto.models import Bill, Loan
+from django_defacto.services.loans import refresh_loan
+from tests.integration.api_schema_check import SchemaCheckedClient, served_document
+from tests.integration.api_steps import api, ask_for_loan, ref, signed_in
+from tests.integration.sellers import ready_seller
+from tests.marketplace import make_invoice, make_seller
 
 pytestmark = pytest.mark.django_db
 
@@ -42,12 +56,14 @@ def test_the_schema_describes_the_loan_request_body():
     schema = Client().get("/defacto/api/schema/").json()
 
     create = schema["paths"]["/defacto/api/loans/"]["post"]
-    body = create["requestBody"]["content"]["application/json"]["schema"]
-    name = body["$ref"].rsplit("/", 1)[-1]
-    fields = schema["components"]["schemas"][name]["properties"]
-    assert {"invoice", "amount", "to_repay_at", "accept_terms"} <= set(fields)
-    listed = schema["paths"]["/defacto/api/loans/"]["get"]["responses"]["200"]
-    assert "count" in listed["content"]["application/json"]["schema"]["properties"]
+    body = answer_schema(schema, create["requestBody"])
+    assert {"invoice", "amount", "to_repay_at", "accept_terms"} <= set(body["properties"])
+    assert set(body["required"]) == {"invoice"}
+    assert "Idempotency-Key" in {p["name"] for p in create["parameters"] if p["in"] == "header"}
+    listed = answer_schema(
+        schema, schema["paths"]["/defacto/api/loans/"]["get"]["responses"]["200"]
+    )
+    assert set(listed["required"]) == {"count", "next", "previous", "results"}
 
 
 def test_the_schema_lists_the_offers_query_parameters():
@@ -58,7 +74,7 @@ def test_the_schema_lists_the_offers_query_parameters():
     assert set(query) == {"amount", "to_repay_at"}
     assert query["amount"]["schema"]["type"] == "integer"
     assert query["to_repay_at"]["schema"] == {"type": "string", "format": "date"}
-    assert not any(p["required"] for p in query.values())
+    assert not any(p.get("required") for p in query.values())
     # Only the lists are paginated.
     financing = schema["paths"]["/defacto/api/financing/"]["get"]
     assert not [p for p in financing.get("parameters", []) if p["in"] == "query"]
@@ -73,3 +89,130 @@ def test_the_schema_answers_a_client_asking_for_json(accept):
     assert answer.status_code == 200
     assert answer["Content-Type"].startswith(accept)
     assert answer.json()["openapi"].startswith("3.")
+
+
+def resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """`node`, or what its `$ref` points at."""
+    while "$ref" in node:
+        node = document["components"]["schemas"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def answer_schema(document: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    return resolve(document, answer["content"]["application/json"]["schema"])
+
+
+def component(document: dict[str, Any], name: str) -> dict[str, Any]:
+    return document["components"]["schemas"][name]["properties"]
+
+
+def test_the_document_is_valid_openapi_3_1():
+    document = served_document()
+
+    assert document["openapi"] == "3.1.0"
+    validate_openapi(document)  # raises on any error of the document itself
+
+
+def test_the_computed_fields_are_typed_as_they_are_answered():
+    document = served_document()
+    reason = {"type": "array", "items": {"$ref": "#/components/schemas/Reason"}}
+
+    offer = component(document, "Offer")
+    assert {key: offer["reasons"][key] for key in reason} == reason
+    financing = component(document, "Financing")
+    assert {key: financing["missing"][key] for key in reason} == reason
+    loan = component(document, "Loan")
+    assert loan["can_cancel"]["type"] == "boolean"
+    assert loan["can_validate"]["type"] == "boolean"
+    assert loan["repayment"]["oneOf"] == [
+        {"$ref": "#/components/schemas/Repayment"},
+        {"type": "null"},
+    ]
+    assert set(component(document, "Repayment")) == {"iban", "references", "amount", "due_on"}
+    assert loan["to_repay_at"]["format"] == "date"
+    assert "awaiting" in resolve(document, loan["stage"]["allOf"][0])["enum"]
+
+
+@pytest.mark.parametrize(
+    ("path", "component_name"),
+    [("/defacto/api/financing/", "Financing"), ("/defacto/api/invoices/{ref}/offer/", "Offer")],
+)
+def test_one_object_answers_are_not_described_as_pages(path, component_name):
+    document = served_document()
+
+    answer = document["paths"][path]["get"]["responses"]["200"]
+
+    assert answer["content"]["application/json"]["schema"] == {
+        "$ref": f"#/components/schemas/{component_name}"
+    }
+    assert not [
+        p
+        for p in document["paths"][path]["get"].get("parameters", [])
+        if p["in"] == "query" and p["name"].startswith("page")
+    ]
+
+
+def test_every_endpoint_answers_as_its_document_says(defacto_client, control):
+    """One seller's journey through every operation, each answer checked against the
+    document (SchemaCheckedClient); errors in the one error shape too."""
+    cache.clear()  # the throttles count in the cache
+    newcomer = make_seller()
+    browser = signed_in(newcomer.user)
+    browser.get(api("financing/"))
+    browser.post(api("financing/enroll/"), {"accept_terms": False}, content_type="application/json")
+    browser.post(api("financing/enroll/"), {"accept_terms": True}, content_type="application/json")
+
+    seller, borrower = ready_seller(control)
+    seller_browser = signed_in(seller.user)
+    seller_browser.checked = browser.checked  # one record for the whole journey
+    browser = seller_browser
+    invoice = make_invoice(seller, due_in_days=30)
+    browser.get(api("financing/"))
+    browser.get(api(f"invoices/{ref(invoice)}/offer/"))
+    browser.get(api(f"invoices/{ref(invoice)}/offer/?amount=oops"))
+    browser.get(api("invoices/marketplace.invoice:0/offer/"))
+    first = ask_for_loan(browser, invoice, key="journey-1").json()
+    ask_for_loan(browser, invoice, key="journey-1")  # the same key: 200, the same loan
+    ask_for_loan(browser, invoice)  # already financed: 409
+    ask_for_loan(browser, make_invoice(seller), amount=10**12)  # over the limit: 422
+    browser.post(api("loans/"), {"invoice": 3}, content_type="application/json")  # 400
+    browser.patch(
+        api(f"loans/{first['id']}/"),
+        {"to_repay_at": (date.today() + timedelta(days=40)).isoformat()},
+        content_type="application/json",
+    )
+    browser.post(api(f"loans/{first['id']}/validate/"))
+    browser.post(api(f"loans/{first['id']}/validate/"))  # twice: 409
+    control.advance_clock(200)
+    refresh_loan(Loan.objects.get(pk=first["id"]))
+    browser.get(api(f"loans/{first['id']}/"))  # paid out: with its repayment
+    second = ask_for_loan(browser, make_invoice(seller, total=10_000)).json()
+    browser.post(api(f"loans/{second['id']}/cancel/"))
+    browser.get(api("loans/"))
+    browser.get(api("loans/?page=9"))
+    browser.get(api("loans/00000000-0000-0000-0000-000000000000/"))
+    Bill.objects.create(
+        defacto_id="bill-1",
+        borrower=borrower,
+        business_identifier=borrower.identifier,
+        status="TO_PAY",
+        to_pay_amount=1234,
+        invoice_number="B-1",
+        start_date="2026-01-01T00:00:00+00:00",
+        end_date="2026-01-31T00:00:00+00:00",
+        due_date="2026-02-10T12:00:00+00:00",
+    )
+    browser.get(api("bills/"))
+    stranger = SchemaCheckedClient()
+    stranger.get(api("loans/"))  # not signed in: 403
+
+    operations = {(method, path) for method, path, _ in browser.checked}
+    documented = {
+        (method, path)
+        for path, methods in served_document()["paths"].items()
+        for method in methods
+        if path != "/defacto/api/schema/"
+    }
+    assert operations == documented
+    statuses = {status for _, _, status in browser.checked | stranger.checked}
+    assert {200, 201, 400, 403, 404, 409, 422} <= statuses

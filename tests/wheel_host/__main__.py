@@ -113,9 +113,63 @@ def build(dist: Path, env: dict[str, str]) -> tuple[Path, Path]:
         missing = sorted(expected - contents)
         if missing:
             raise Failed(f"The {name} lacks {len(missing)} files of django_defacto/: {missing}")
+    check_metadata(wheel)
     folders = sorted({str(Path(name).parent) for name in in_wheel if name.startswith("django_")})
     print(f"  the wheel holds {len(in_wheel)} files in {len(folders)} folders", flush=True)
     return wheel, sdist
+
+
+# Imported by the package but not a dependency: the pytest plugin is loaded by pytest only.
+IMPORTED_NOT_REQUIRED = {"pytest"}
+
+
+def imported_distributions() -> set[str]:
+    """The distributions of the third-party modules django_defacto/ imports."""
+    import ast
+    from importlib.metadata import packages_distributions
+
+    modules: set[str] = set()
+    for source in (REPOSITORY / "django_defacto").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module.split(".")[0])
+    third_party = modules - set(sys.stdlib_module_names) - {"django_defacto"}
+    third_party -= IMPORTED_NOT_REQUIRED
+    owners = packages_distributions()
+    return {owners[module][0].lower().replace("_", "-") for module in third_party}
+
+
+def check_metadata(wheel: Path) -> None:
+    """The wheel's metadata: licence, URLs, status, and exactly the dependencies the
+    package imports."""
+    with zipfile.ZipFile(wheel) as archive:
+        [name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = archive.read(name).decode()
+    fields = [line.split(": ", 1) for line in metadata.split("\n\n", 1)[0].splitlines()]
+    values: dict[str, list[str]] = {}
+    for key, value in (field for field in fields if len(field) == 2):
+        values.setdefault(key, []).append(value)
+    problems = []
+    if values.get("License-Expression") != ["MIT"]:
+        problems.append("no License-Expression: MIT")
+    if not any(url.startswith("Source, https://") for url in values.get("Project-URL", [])):
+        problems.append("no Source Project-URL")
+    if not any(c.startswith("Development Status ::") for c in values.get("Classifier", [])):
+        problems.append("no Development Status classifier")
+    required = {
+        re.split(r"[<>=!~; \[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+        for requirement in values.get("Requires-Dist", [])
+        if "extra ==" not in requirement
+    }
+    imported = imported_distributions()
+    if required != imported:
+        problems.append(
+            f"Requires-Dist {sorted(required)} is not what the package imports {sorted(imported)}"
+        )
+    if problems:
+        raise Failed("The wheel's metadata: " + "; ".join(problems))
 
 
 def wait_for_port(port: int, process: subprocess.Popen, within: float = 30) -> None:
@@ -161,6 +215,28 @@ def follow_the_guide(host: Path, env: dict[str, str], background: list) -> None:
             wait_for_port(SANDBOX_PORT, process)
 
 
+SCHEMA_PROBE = """
+import django, json
+django.setup()
+from django.test import Client
+from django.test.utils import setup_test_environment
+setup_test_environment()
+answer = Client().get("/defacto/api/schema/", headers={"Accept": "application/json"})
+assert answer.status_code == 200, answer.status_code
+document = answer.json()
+assert document["openapi"].startswith("3.1"), document["openapi"]
+assert "/defacto/api/loans/" in document["paths"], sorted(document["paths"])
+print(len(document["paths"]), "paths")
+"""
+
+
+def check_schema(host: Path, env: dict[str, str]) -> None:
+    """The seller API's OpenAPI document in a host left with DRF's default schema class."""
+    print("GET /defacto/api/schema/ in the host", flush=True)
+    probe_env = {**env, "DJANGO_SETTINGS_MODULE": f"{PROJECT}.settings"}
+    run(["python", "-c", SCHEMA_PROBE], cwd=host, env=probe_env, what="The schema")
+
+
 def check_without_key(host: Path, env: dict[str, str]) -> None:
     print("manage.py check without DEFACTO_API_KEY", flush=True)
     without = {name: value for name, value in env.items() if name != "DEFACTO_API_KEY"}
@@ -203,6 +279,7 @@ def main() -> int:
             what="startproject",
         )
         follow_the_guide(work / "host", env, background)
+        check_schema(work / "host", env)
         check_without_key(work / "host", env)
     except Failed as failure:
         print(f"\nwheel host: FAILED\n{failure}", file=sys.stderr)
