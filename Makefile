@@ -19,7 +19,7 @@ NEWEST_VENV := .venv-newest
 NEWEST_BIN := $(NEWEST_VENV)/bin
 NEWEST_INSTALLED := $(NEWEST_VENV)/.installed
 
-.PHONY: demo test test-newest test-postgres test-wheel lint format bench sandbox clean
+.PHONY: demo test test-newest test-postgres test-wheel lint typecheck format bench sandbox clean
 
 # The database tests run a second time on this PostgreSQL server when it answers;
 # REQUIRE_POSTGRES=1 (set by CI) turns an unreachable server into a failure. The tests
@@ -53,6 +53,7 @@ demo: $(INSTALLED)
 test: $(INSTALLED)
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check --quiet .
+	@$(MAKE) --no-print-directory typecheck
 	@REQUIRE_BROWSER="$(REQUIRE_BROWSER)" $(BIN)/pytest
 	@$(MAKE) --no-print-directory test-postgres
 	@$(MAKE) --no-print-directory test-wheel
@@ -102,6 +103,11 @@ test-postgres: $(INSTALLED)
 lint: $(INSTALLED)
 	@$(BIN)/ruff check .
 
+# mypy with django-stubs and djangorestframework-stubs over django_defacto/ (configured in
+# pyproject.toml), in .venv only: the stubs follow its Django, the oldest supported one.
+typecheck: $(INSTALLED)
+	@$(BIN)/mypy
+
 format: $(INSTALLED)
 	@$(BIN)/ruff check --fix --quiet .
 	@$(BIN)/ruff format --quiet .
@@ -120,4 +126,4 @@ sandbox: $(INSTALLED)
 	@$(BIN)/python -m django_defacto.sandbox --host 127.0.0.1 --port 8765 --state-file .sandbox-state.json
 
 clean:
-	rm -rf $(VENV) $(NEWEST_VENV) .pytest_cache .ruff_cache build dist *.egg-info
+	rm -rf $(VENV) $(NEWEST_VENV) .pytest_cache .ruff_cache .mypy_cache build dist *.egg-info

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.utils import flatten, flatten_fieldsets
 from django.http import HttpRequest
 
 ADMIN_CSS = "django_defacto/admin.css"
@@ -40,7 +40,7 @@ class MirrorAdmin(NoHandEdits, admin.ModelAdmin):
         if self.fieldsets:
             shown = flatten_fieldsets(self.fieldsets)
         elif self.fields:
-            shown = list(self.fields)
+            shown = flatten(self.fields)
         else:
             shown = [field.name for field in self.opts.concrete_fields]
         return list(dict.fromkeys([*declared, *shown]))
@@ -56,7 +56,7 @@ class MirrorInline(NoHandEdits, admin.TabularInline):
     show_change_link = False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return list(self.fields or ())
+        return flatten(self.fields or ())
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         parent = self.parent_model._meta

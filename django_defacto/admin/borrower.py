@@ -3,6 +3,8 @@ line at a glance, and the page where staff enroll a marketplace seller."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
@@ -23,6 +25,9 @@ from . import display
 from .actions import BulkAction, confirm_and_run, status_now
 from .base import MirrorAdmin
 from .forms import EnrollSellerForm, TermsAcceptanceForm
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 ENROLL_URL_NAME = "django_defacto_borrower_enroll"
 
@@ -80,6 +85,15 @@ REFRESH = BulkAction(
     outcome=_refresh_outcome,
     task=tasks.refresh_borrowers,
 )
+
+
+class _CurrentLine(TypedDict):
+    """The columns `current_line_columns` adds: all None when there is no current line."""
+
+    line_pool_amount: int | None
+    # Read only once `line_pool_amount` is known not to be None, and then set too.
+    line_balance_available: int
+    line_currency: str
 
 
 def current_line_columns() -> dict[str, Subquery]:
@@ -147,7 +161,7 @@ class BorrowerAdmin(MirrorAdmin):
         return display.badge(display.borrower_family(borrower.status), label)
 
     @admin.display(description=_("credit line (used / available)"))
-    def credit_line(self, borrower: Borrower) -> str:
+    def credit_line(self, borrower: WithAnnotations[Borrower, _CurrentLine]) -> str:
         pool = getattr(borrower, "line_pool_amount", None)
         if pool is None:
             return gettext("none yet")

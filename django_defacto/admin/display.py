@@ -58,7 +58,7 @@ def loan_family(status: str) -> str:
     return UNKNOWN
 
 
-_BORROWER_FAMILIES = {
+_BORROWER_FAMILIES: dict[str, str] = {
     BorrowerStatus.NOT_ENROLLED: UNKNOWN,
     BorrowerStatus.TO_SIGN: AWAITING,
     BorrowerStatus.SIGNED: AWAITING,
@@ -69,19 +69,19 @@ _BORROWER_FAMILIES = {
     BorrowerStatus.DEACTIVATED: DECLINED,
     BorrowerStatus.PROHIBITED: DECLINED,
 }
-_INVOICE_FAMILIES = {
+_INVOICE_FAMILIES: dict[str, str] = {
     InvoiceStatus.VERIFIED: APPROVED,
     InvoiceStatus.PAID: CLOSED,
     InvoiceStatus.DECLINED: DECLINED,
     InvoiceStatus.DELETED: DECLINED,
     InvoiceStatus.TO_EDIT: ISSUE,
 }
-_PAYMENT_FAMILIES = {
+_PAYMENT_FAMILIES: dict[str, str] = {
     PaymentStatus.PAID: PAID,
     PaymentStatus.FAILED: ISSUE,
     PaymentStatus.CANCELED: DECLINED,
 }
-_BILL_FAMILIES = {
+_BILL_FAMILIES: dict[str, str] = {
     BillStatus.PAID: PAID,
     BillStatus.INVALID: DECLINED,
 }

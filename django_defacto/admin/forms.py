@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.admin.widgets import AdminDateWidget
@@ -70,7 +70,8 @@ class EnrollSellerForm(forms.Form):
 
     def __init__(self, *args: Any, sellers: Iterable[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["seller"].choices = _choices(sellers)
+        # `fields` holds copies of the declared fields: this one is the ChoiceField above.
+        cast(forms.ChoiceField, self.fields["seller"]).choices = _choices(sellers)
 
 
 class CashInForm(forms.Form):
@@ -84,7 +85,8 @@ class CashInForm(forms.Form):
 
     def __init__(self, *args: Any, invoices: Iterable[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["invoice"].choices = _choices(invoices)
+        # `fields` holds copies of the declared fields: this one is the ChoiceField above.
+        cast(forms.ChoiceField, self.fields["invoice"]).choices = _choices(invoices)
 
     def clean_to_repay_on(self) -> date | None:
         day = self.cleaned_data.get("to_repay_on")

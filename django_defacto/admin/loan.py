@@ -141,8 +141,16 @@ class LoanEventInline(MirrorInline):
 class PaymentInline(MirrorInline):
     model = Payment
     fk_name = "loan"
-    fields = ("defacto_id", "payment_type", "payment_method", "status_badge", "amount_display")
-    fields += ("scheduled_at", "paid_at", "failure_reason")
+    fields = (
+        "defacto_id",
+        "payment_type",
+        "payment_method",
+        "status_badge",
+        "amount_display",
+        "scheduled_at",
+        "paid_at",
+        "failure_reason",
+    )
 
     @admin.display(description=_("status"))
     def status_badge(self, payment: Payment) -> SafeString:

@@ -25,7 +25,7 @@ from . import display
 from .actions import BulkAction, confirm_and_run
 from .base import MirrorAdmin
 
-_FAMILIES = {
+_FAMILIES: dict[str, str] = {
     WebhookEventState.RECEIVED: display.AWAITING,
     WebhookEventState.PROCESSED: display.APPROVED,
     WebhookEventState.FAILED: display.ISSUE,

@@ -166,8 +166,11 @@ def api_exception_handler(error: Exception, context: dict[str, Any]) -> Response
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
     extra = dict(getattr(error, "extra", {}))
-    if isinstance(error, exceptions.Throttled) and error.wait is not None:
-        extra["retry_after"] = int(error.wait)
+    if isinstance(error, exceptions.Throttled):
+        # DRF's Throttled sets `wait` (seconds, or None); the stubs leave it out.
+        wait = error.wait  # type: ignore[attr-defined]
+        if wait is not None:
+            extra["retry_after"] = int(wait)
     message = error.detail if isinstance(error.detail, str) else error.default_detail
     if isinstance(error, exceptions.ParseError):
         message = gettext("The request body is not valid JSON.")

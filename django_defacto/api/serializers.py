@@ -265,7 +265,9 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text=_("A stable code, e.g. `not_eligible`."))
     message = serializers.CharField(help_text=_("What went wrong, in words."))
-    fields = serializers.DictField(
+    # The member is named `fields`; DRF's metaclass takes declared fields off the class,
+    # so Serializer.fields itself is untouched.
+    fields = serializers.DictField(  # type: ignore[assignment]
         required=False,
         help_text=_("`invalid`: the messages of each field that is not valid."),
     )

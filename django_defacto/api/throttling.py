@@ -12,7 +12,7 @@ A request past the rate is answered 429 before Defacto is called.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -27,11 +27,14 @@ DEFAULT_ACTION_RATE = "60/min"
 class DefactoCallThrottle(UserRateThrottle):
     """Counts the unsafe requests (POST, PATCH, ...) of each user; GETs are not counted."""
 
+    # Always set: UserRateThrottle's is "user", the subclasses below name their own.
+    scope: str
     default_rate = DEFAULT_ACTION_RATE
 
     def get_rate(self) -> str | None:
-        # Read the settings now rather than at import, so a changed rate applies.
-        rates = api_settings.DEFAULT_THROTTLE_RATES or {}
+        # Read the settings now rather than at import, so a changed rate applies. The
+        # stubs type these rates as numbers; DRF's are strings such as "30/min" (or None).
+        rates = cast("dict[str, str | None]", api_settings.DEFAULT_THROTTLE_RATES or {})
         return rates.get(self.scope, self.default_rate)
 
     def allow_request(self, request: Request, view: Any) -> bool:

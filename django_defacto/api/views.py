@@ -16,6 +16,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.schemas.inspectors import ViewInspector
 from rest_framework.settings import api_settings
 
 from ..models import LoanStatus
@@ -46,7 +47,7 @@ class SellerPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
 
-    def get_page_size(self, request: Request) -> int:
+    def get_page_size(self, request: Request) -> int | None:
         self.page_size = api_settings.PAGE_SIZE or DEFAULT_PAGE_SIZE
         return super().get_page_size(request)
 
@@ -72,7 +73,7 @@ class SellerView(GenericAPIView):
     renderer_classes = [JSONRenderer]
     parser_classes = [SellerJSONParser]
     pagination_class = SellerPagination
-    schema = ApiSchema()
+    schema: ViewInspector | None = ApiSchema()
     seller: Any = None  # set by IsSeller
     # Added to the host's own throttles (REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"]): every
     # unsafe request may reach Defacto, so each is counted (GETs are not).

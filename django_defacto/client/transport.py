@@ -8,7 +8,7 @@ import platform
 import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -35,6 +35,14 @@ USER_AGENT = (
 DEFAULT_TIMEOUT: tuple[float, float] = (5.0, 40.0)
 
 Timeout = float | tuple[float, float]
+
+
+class _Attempt(TypedDict):
+    """Where an error happened: the keyword arguments every `DefactoError` takes for it."""
+
+    method: str
+    path: str
+    attempts: int
 
 
 def _json_default(value: Any) -> str:
@@ -233,7 +241,7 @@ class Transport:
     def _transport_error(
         self, exc: requests.exceptions.RequestException, method: str, path: str, attempt: int
     ) -> DefactoError:
-        common = {"method": method, "path": path, "attempts": attempt}
+        common: _Attempt = {"method": method, "path": path, "attempts": attempt}
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return APIConnectionError("Could not connect to Defacto in time", sent=False, **common)
         if isinstance(exc, requests.exceptions.Timeout):

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, overload
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .statuses import StatusFlow
 
+if TYPE_CHECKING:
+    from django.db.models.expressions import Combinable
+    from django_stubs_ext import StrOrPromise
+
+    # What django-stubs lets an integer column be set to; reading it gives an int.
+    _IntegerSet = float | int | str | Combinable
+
 CURRENCY_MAX_LENGTH = 3
 
 
-def money_field(verbose_name: str, **options: Any) -> models.BigIntegerField:
+@overload
+def money_field(
+    verbose_name: StrOrPromise, *, null: Literal[False] = ..., **options: Any
+) -> models.BigIntegerField[_IntegerSet, int]: ...
+@overload
+def money_field(
+    verbose_name: StrOrPromise, *, null: bool, **options: Any
+) -> models.BigIntegerField[_IntegerSet | None, int | None]: ...
+def money_field(
+    verbose_name: StrOrPromise, *, null: bool = False, **options: Any
+) -> models.BigIntegerField[Any, Any]:
     """An amount in cents (integer): money is never a float here."""
-    return models.BigIntegerField(verbose_name, **options)
+    return models.BigIntegerField(verbose_name, null=null, **options)
 
 
-def currency_field() -> models.CharField:
+def currency_field() -> models.CharField[str | int | Combinable, str]:
     return models.CharField(_("currency"), max_length=CURRENCY_MAX_LENGTH, default="EUR")
 
 

@@ -13,6 +13,7 @@ def aware_datetime(value: Any) -> datetime | None:
     """An ISO 8601 string as an aware datetime; a naive one is taken as UTC."""
     if not value:
         return None
+    parsed: datetime | None
     if isinstance(value, datetime):
         parsed = value
     else:

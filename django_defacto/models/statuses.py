@@ -81,6 +81,7 @@ class StatusFlow:
     never changes, any status may end in a terminal one, and otherwise the rank must grow.
     An unknown status (one Defacto added later) may replace a non-terminal status and be
     replaced by any known one, so a new value never gets stuck nor blocks progress.
+    A missing status (None, from a payload without one) counts as an unknown one.
     """
 
     def __init__(self, ordered: Iterable[str], terminal: Iterable[str]) -> None:
@@ -90,12 +91,12 @@ class StatusFlow:
     def is_known(self, status: str) -> bool:
         return status in self.rank or status in self.terminal
 
-    def allows(self, old: str, new: str) -> bool:
+    def allows(self, old: str, new: str | None) -> bool:
         if old == new or old in self.terminal:
             return False
         if new in self.terminal:
             return True
-        if not self.is_known(old) or not self.is_known(new):
+        if new is None or not self.is_known(old) or not self.is_known(new):
             return True
         return self.rank[new] > self.rank[old]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +44,7 @@ class SandboxAdapter(BaseAdapter):
         sandbox_request = SandboxRequest.from_url(
             request.method or "GET",
             request.url or "/",
-            headers=dict(request.headers),
+            headers=_str_headers(request.headers),
             body=_body_bytes(request.body),
         )
         try:
@@ -71,7 +72,9 @@ class SandboxAdapter(BaseAdapter):
         response.reason = _reason(answer.status)
         response.url = request.url or ""
         response.request = request
-        response.connection = self
+        # requests annotates `connection` as an HTTPAdapter, but only ever calls the
+        # BaseAdapter interface on it (`send`, for auth handlers resending the request).
+        response.connection = self  # type: ignore[assignment]
         response.raw = io.BytesIO(body)
         response._content = body
         response._content_consumed = True
@@ -90,6 +93,14 @@ def _read_timeout(timeout: Any) -> float | None:
         return None if timeout[1] is None else float(timeout[1])
     read = getattr(timeout, "read_timeout", timeout)
     return None if read is None else float(read)
+
+
+def _str_headers(headers: Mapping[str, str | bytes]) -> dict[str, str]:
+    """The headers as a server reads them: a value given as bytes arrives as text."""
+    return {
+        name: value.decode("latin-1") if isinstance(value, bytes) else value
+        for name, value in headers.items()
+    }
 
 
 def _body_bytes(body: Any) -> bytes:

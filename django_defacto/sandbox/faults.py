@@ -19,7 +19,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, TypeGuard
 
 from .messages import ApiProblem, SandboxRequest, SandboxResponse
 
@@ -289,7 +289,7 @@ def _parse_fault(spec: Any, fault_id: str) -> Fault:
     )
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

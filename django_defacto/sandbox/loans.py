@@ -154,6 +154,7 @@ def request_loan(
     borrower_id = borrower["id"] if borrower else lifecycle.PLATFORM_BORROWER_ID
     borrower_business = light_business(borrower) if borrower else dict(PLATFORM_BUSINESS)
     loan_to = account_details(body["loan_to"])
+    assert loan_to is not None  # the contract requires loan_to.account_number
     holder = body["loan_to"].get("account_holder")
 
     if body.get("invoices"):

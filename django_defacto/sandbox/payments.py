@@ -25,7 +25,7 @@ def create_payment(
     payment_method: str = "SCT",
 ) -> dict[str, Any]:
     """Store a payment and announce its first status."""
-    payment = {
+    payment: dict[str, Any] = {
         "id": world.new_id(),
         "amount": amount,
         "currency": currency,

@@ -170,10 +170,11 @@ class Sandbox:
 
         response = self._call_engine(request)
         if decision.latency_after:
-            left = None if read_timeout is None else read_timeout - decision.latency
-            if left is not None and decision.latency_after > left:
-                self._sleep(max(left, 0.0))
-                raise ClientTimedOut(read_timeout)
+            if read_timeout is not None:
+                left = read_timeout - decision.latency
+                if decision.latency_after > left:
+                    self._sleep(max(left, 0.0))
+                    raise ClientTimedOut(read_timeout)
             self._sleep(decision.latency_after)
         if decision.outcome is FaultKind.TIMEOUT_504_AFTER:
             return fault_problem(decision.outcome, request)

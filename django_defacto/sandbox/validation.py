@@ -62,7 +62,9 @@ def request_body_schema(method: str, path_template: str) -> dict[str, Any] | Non
     return media.get("schema") if media else None
 
 
-_validators: dict[tuple[str, str], Draft4Validator] = {}
+# Compiled on first use: one per operation (None when it takes no body), one per component.
+_validators: dict[tuple[str, str], Draft4Validator | None] = {}
+_component_validators: dict[str, Draft4Validator] = {}
 _validators_lock = threading.Lock()
 
 
@@ -84,12 +86,11 @@ def validator_for(method: str, path_template: str) -> Draft4Validator | None:
 
 def component_validator(name: str) -> Draft4Validator:
     """Return the cached validator of one `#/components/schemas/<name>`."""
-    key = ("COMPONENT", name)
-    if key not in _validators:
+    if name not in _component_validators:
         validator = _validator_for_schema({"$ref": _SCHEMA_REF + name})
         with _validators_lock:
-            _validators[key] = validator
-    return _validators[key]
+            _component_validators[name] = validator
+    return _component_validators[name]
 
 
 def _most_specific(error: ValidationError) -> ValidationError:

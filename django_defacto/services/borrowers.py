@@ -120,11 +120,16 @@ def _already_exists(error: InvalidRequestError) -> bool:
     return "already exists" in f"{error.title} {error.detail}".lower()
 
 
+def _missing_item(name: object) -> object:
+    """A name Defacto gives in `invalid_params`, in words when it is a known one."""
+    return MISSING_ITEMS.get(name, name) if isinstance(name, str) else name
+
+
 def _incomplete(borrower: Borrower, error: DefactoError) -> EnrollmentIncomplete:
     missing = [str(param.get("name", "")) for param in error.invalid_params if param.get("name")]
     if missing:
         items = "; ".join(
-            f"{MISSING_ITEMS.get(param.get('name'), param.get('name'))} ({param.get('reason', '')})"
+            f"{_missing_item(param.get('name'))} ({param.get('reason', '')})"
             for param in error.invalid_params
         )
         message = gettext("Defacto needs more information to enroll %(seller)s: %(items)s.") % {
@@ -211,7 +216,7 @@ def record_terms_acceptance(borrower: Borrower, accepted_at: datetime | None = N
         borrower = Borrower.objects.select_for_update().get(pk=borrower.pk)
         if borrower.terms_accepted_at != accepted_at:
             update_fields(borrower, terms_accepted_at=accepted_at)
-    if not borrower.is_enrolled:
+    if not borrower.defacto_id:  # not enrolled yet
         seller = get_adapter().get_seller(borrower.seller_key)
         return enroll_seller(seller) if seller is not None else borrower
     if borrower.status != BorrowerStatus.TO_SIGN and borrower.signed_at is not None:
@@ -224,14 +229,14 @@ def record_terms_acceptance(borrower: Borrower, accepted_at: datetime | None = N
 def refresh_borrower(borrower: Borrower) -> Borrower:
     """The borrower as Defacto has it now; one not enrolled yet is adopted if Defacto knows
     its identifier (an enrolment whose answer was lost)."""
-    if borrower.is_enrolled:
+    if borrower.defacto_id:  # enrolled
         with defacto_call(gettext("refresh the seller from Defacto")):
             payload = get_client().borrowers.get(borrower.defacto_id)
     else:
-        payload = _find_at_defacto(borrower.identifier)
-        if payload is None:
+        found = _find_at_defacto(borrower.identifier)
+        if found is None:
             return borrower
-        return _adopt(borrower, payload)
+        return _adopt(borrower, found)
     return apply_borrower(payload, local=borrower).instance
 
 

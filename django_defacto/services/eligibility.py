@@ -7,6 +7,7 @@ stands in the way, and a quote. Money is integer cents; the cost is computed wit
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -37,7 +38,7 @@ class Reason:
     code: str
     message: str | Promise
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str | Promise]:
         # A `(code, message)` pair too, as `NotEligible.reasons` documents.
         return iter((self.code, self.message))
 
@@ -124,6 +125,7 @@ def quote_for_loan(loan: Loan, daily_rate: Decimal | None = None) -> Quote:
     to_repay_at = loan.to_repay_at or default_repayment_date(None, start)
     days = loan_days(start, to_repay_at)
     earliest, latest = repayment_bounds(start)
+    cost: int | None
     if loan.fees_estimated is not None:
         cost, estimate = loan.fees_estimated, False
     else:

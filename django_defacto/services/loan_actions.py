@@ -170,13 +170,14 @@ def refresh_loan(loan: Loan) -> Loan:
     per page). A request Defacto has not answered yet is returned as it is; see
     `reconcile_loan_request`."""
     loan = _current(loan)
-    if not loan.defacto_id:
+    defacto_id = loan.defacto_id
+    if not defacto_id:
         return loan
     client = get_client()
     with defacto_call(gettext("refresh the loan from Defacto")):
-        loan = apply_loan(client.loans.get(loan.defacto_id)).instance
-        for page in client.loans.events(loan.defacto_id).pages():
+        loan = apply_loan(client.loans.get(defacto_id)).instance
+        for page in client.loans.events(defacto_id).pages():
             record_loan_events(loan, page)
-        for page in client.payments.list(loan_id=loan.defacto_id, page_size=PAGE_SIZE).pages():
+        for page in client.payments.list(loan_id=defacto_id, page_size=PAGE_SIZE).pages():
             apply_payment_page(page)
     return loan

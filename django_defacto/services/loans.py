@@ -162,6 +162,8 @@ def _record_request(
 
 
 def _loan_body(loan: Loan, host_invoice: Any | None, to_pay_at: datetime) -> dict[str, Any]:
+    # Set from the quote when the request was recorded.
+    assert loan.to_repay_at is not None, "the loan has no repayment date"
     invoice = loan.invoice
     iban = invoice.payee_iban if invoice is not None else ""
     body: dict[str, Any] = {
@@ -318,9 +320,9 @@ def cash_in_now(
     )
     try:
         body = _loan_body(loan, host_invoice, timezone.now())
-    except Exception as error:
+    except Exception as exc:
         # Nothing was sent: release the invoice rather than leave a request nobody sends.
-        _mark_failed(loan, gettext("The loan request could not be prepared: %s") % error)
+        _mark_failed(loan, gettext("The loan request could not be prepared: %s") % exc)
         raise
     loan, error = _send(loan, body, first_attempt=True, seller_waits=True)
     if error is None:

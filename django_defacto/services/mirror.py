@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, models, transaction
@@ -78,14 +78,21 @@ def merge_payload(
     return Applied(instance, changed=changed, old_status=old_status)
 
 
+def _own_field(instance: MirroredModel, name: str) -> models.Field[Any, Any]:
+    """The model's field named `name` (FieldDoesNotExist if none). The columns a payload
+    sets are the model's own fields, never a reverse relation nor a generic relation."""
+    return cast("models.Field[Any, Any]", instance._meta.get_field(name))
+
+
 def _is_set(instance: MirroredModel, name: str) -> bool:
-    field = instance._meta.get_field(name)
+    field = _own_field(instance, name)
     return getattr(instance, field.attname) is not None
 
 
 def _differs(instance: MirroredModel, name: str, value: Any) -> bool:
+    field: models.Field[Any, Any] | None
     try:
-        field = instance._meta.get_field(name)
+        field = _own_field(instance, name)
     except FieldDoesNotExist:
         field = None
     if field is not None and field.many_to_one:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, overload
 
 from django.db import models
 from django.utils import timezone
@@ -102,6 +102,12 @@ def reasons_body(reasons: Iterable[Any]) -> list[dict[str, str]]:
     return [{"code": str(code), "message": str(message)} for code, message in reasons]
 
 
+@overload
+def day_of(moment: datetime) -> date: ...
+@overload
+def day_of(moment: None) -> None: ...
+@overload
+def day_of(moment: datetime | None) -> date | None: ...
 def day_of(moment: datetime | None) -> date | None:
     """The calendar day of a moment, in the marketplace's time zone."""
     if moment is None:

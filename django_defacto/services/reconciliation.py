@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import cast
 
 from django.db.models import Q
 from django.utils import timezone as django_timezone
@@ -48,11 +49,13 @@ class ReconcileReport:
 
 
 def _open_loan_ids() -> list[str]:
-    return list(
+    ids = (
         Loan.objects.filter(status__in=sorted(LOAN_OPEN), defacto_id__isnull=False)
         .order_by("pk")
         .values_list("defacto_id", flat=True)
     )
+    # The column is nullable, but the filter leaves out the NULLs.
+    return cast("list[str]", list(ids))
 
 
 def _compare(report: ReconcileReport, page: list[dict], batch: list[str]) -> None:

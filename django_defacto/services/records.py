@@ -27,7 +27,7 @@ from .dispatch import (
     announce_loan,
     queue_seller_notification,
 )
-from .mirror import Applied, PageResult, Payload, upsert, upsert_page
+from .mirror import Applied, PageResult, Payload, Relations, upsert, upsert_page
 
 logger = logging.getLogger("django_defacto.records")
 
@@ -51,7 +51,7 @@ def _borrowers_by_identifier(identifiers: set[str]) -> dict[str, Borrower]:
     return {b.identifier: b for b in Borrower.objects.filter(identifier__in=identifiers)}
 
 
-def _borrower_relation(key: Callable[[Payload], str]):
+def _borrower_relation(key: Callable[[Payload], str]) -> Relations:
     def relations(payloads: Sequence[Payload]) -> Callable[[Payload], dict[str, Any]]:
         borrowers = _borrowers_by_identifier({key(payload) for payload in payloads})
 

@@ -316,6 +316,7 @@ def sync_bills(
         # period ends exactly on the 1st, whichever way the boundary is compared.
         period_end += timedelta(days=1)
     elif start is None:
+        assert end is not None  # both None is the case above
         period_end = _as_datetime(end)
         period_start = previous_calendar_month(period_end)[0]
     else:

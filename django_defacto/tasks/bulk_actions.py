@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from celery import shared_task
 from django.db import models
@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 def for_each(
-    model: type[models.Model], ids: list[str], call: Callable[[Any], Any]
+    model: type[models.Model], ids: list[str] | list[int], call: Callable[[Any], Any]
 ) -> dict[str, Any]:
     """`call(row)` for each row of `model` still in `ids`; returns the ids done, why the
     others failed (in words), and the ids no longer found."""
@@ -69,7 +69,8 @@ def settle_loan_requests(loan_ids: list[str]) -> dict[str, Any]:
 
 @shared_task(name="django_defacto.change_repayment_dates")
 def change_repayment_dates(loan_ids: list[str], to_repay_at: str) -> dict[str, Any]:
-    when: datetime | None = aware_datetime(to_repay_at)
+    # The admin queues an aware datetime's isoformat, which always parses.
+    when = cast(datetime, aware_datetime(to_repay_at))
     return for_each(Loan, loan_ids, lambda loan: loan_services.change_repayment_date(loan, when))
 
 

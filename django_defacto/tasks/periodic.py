@@ -29,7 +29,9 @@ SKIPPED = {"skipped": "another run is in progress"}
 
 
 def _as_dict(report: Any) -> dict[str, Any]:
-    return dataclasses.asdict(report) if dataclasses.is_dataclass(report) else dict(report)
+    if dataclasses.is_dataclass(report) and not isinstance(report, type):
+        return dataclasses.asdict(report)
+    return dict(report)
 
 
 @shared_task(name="django_defacto.poll_pending_decisions", acks_late=True)
