@@ -76,6 +76,8 @@ $(NEWEST_INSTALLED): setup.cfg pyproject.toml
 test-newest: $(NEWEST_INSTALLED)
 	@$(NEWEST_BIN)/python -c 'import sys, django; print(f"Newest pair: Python {sys.version.split()[0]}, Django {django.get_version()}")'
 	@REQUIRE_BROWSER="$(REQUIRE_BROWSER)" $(NEWEST_BIN)/pytest
+	@# The wheel host again: a Python 3.13 host, where pip picks the newest Django.
+	@$(NEWEST_BIN)/python -m tests.wheel_host
 
 # The package as users get it: the built wheel installed in a fresh virtualenv, a
 # `startproject` host set up by the guide's Install section only, a loan made there

@@ -129,12 +129,21 @@ def imported_distributions() -> set[str]:
     from importlib.metadata import packages_distributions
 
     modules: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            nodes: list[ast.AST] = list(node.orelse)  # what runs: not the type checker's
+        else:
+            nodes = list(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules.add(node.module.split(".")[0])
+        for child in nodes:
+            visit(child)
+
     for source in (REPOSITORY / "django_defacto").rglob("*.py"):
-        for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Import):
-                modules.update(alias.name.split(".")[0] for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                modules.add(node.module.split(".")[0])
+        visit(ast.parse(source.read_text()))
     third_party = modules - set(sys.stdlib_module_names) - {"django_defacto"}
     third_party -= IMPORTED_NOT_REQUIRED
     owners = packages_distributions()
@@ -215,6 +224,12 @@ def follow_the_guide(host: Path, env: dict[str, str], background: list) -> None:
             wait_for_port(SANDBOX_PORT, process)
 
 
+VERSIONS_PROBE = (
+    "import sys, django, rest_framework, drf_spectacular; "
+    "print(f'Python {sys.version.split()[0]}, Django {django.get_version()}, "
+    "DRF {rest_framework.VERSION}, drf-spectacular {drf_spectacular.__version__}')"
+)
+
 SCHEMA_PROBE = """
 import django, json
 django.setup()
@@ -271,6 +286,10 @@ def main() -> int:
             env=env,
             what="Installing the wheel",
         )
+        versions = run(
+            ["python", "-c", VERSIONS_PROBE], cwd=work, env=env, what="The host's versions"
+        )
+        print(f"  the host runs {versions.strip().splitlines()[-1]}", flush=True)
         (work / "host").mkdir()
         run(
             ["django-admin", "startproject", PROJECT, str(work / "host")],
