@@ -10,9 +10,7 @@ class DefactoConfig(AppConfig):
 
     def ready(self) -> None:
         from .checks import register_checks
-        from .tasks import load_tasks
 
         register_checks()
-        # Registers the tasks with Celery (the tasks package itself imports none, so that
-        # settings may import its `schedule`).
-        load_tasks()
+        # Importing the task modules registers the tasks with the host's Celery app.
+        from .tasks import bulk_actions, notifications, periodic, webhooks  # noqa: F401

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from django_defacto.tasks.schedule import beat_schedule
+from django_defacto.schedule import beat_schedule
 from example_project.mailers import email_settings, email_settings_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent

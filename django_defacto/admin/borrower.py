@@ -16,11 +16,11 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import tasks
 from ..conf import get_adapter
 from ..exceptions import DefactoServiceError
 from ..models import Borrower, CreditLine
 from ..services import borrowers as borrower_services
+from ..tasks.bulk_actions import enroll_borrowers, record_terms_acceptances, refresh_borrowers
 from . import display
 from .actions import BulkAction, confirm_and_run, status_now
 from .base import MirrorAdmin
@@ -45,7 +45,7 @@ ENROLL = BulkAction(
     ),
     button=_("Enroll them"),
     run=lambda borrower, data: borrower_services.enroll_borrower(borrower),
-    task=tasks.enroll_borrowers,
+    task=enroll_borrowers,
 )
 RECORD_TERMS = BulkAction(
     name="record_terms_selected",
@@ -57,7 +57,7 @@ RECORD_TERMS = BulkAction(
     button=_("Record and sign"),
     form_class=TermsAcceptanceForm,
     run=lambda borrower, data: borrower_services.record_terms_acceptance(borrower),
-    task=tasks.record_terms_acceptances,
+    task=record_terms_acceptances,
     task_kwargs=_accepted_now,
 )
 
@@ -83,7 +83,7 @@ REFRESH = BulkAction(
     button=_("Refresh them"),
     run=lambda borrower, data: borrower_services.refresh_borrower_and_credit_lines(borrower),
     outcome=_refresh_outcome,
-    task=tasks.refresh_borrowers,
+    task=refresh_borrowers,
 )
 
 

@@ -16,20 +16,26 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import tasks
 from ..models import Loan, LoanEvent, Payment
 from ..services import denial_reasons
 from ..services import loans as loan_services
+from ..tasks.bulk_actions import (
+    cancel_loans,
+    change_repayment_dates,
+    refresh_loans,
+    settle_loan_requests,
+    validate_loans,
+)
 from . import display
 from .actions import BulkAction, confirm_and_run, status_now
 from .base import MirrorAdmin, MirrorInline
 from .forms import RepaymentDateForm, repayment_datetime
 
 
-def reason_in_words(code: str) -> str:
-    """Defacto's text for a denial code: asked once per code, then from the cache (the
-    service also answers, without raising, when Defacto cannot be reached)."""
-    return denial_reasons.denial_reason_text(code) if code else ""
+def reason_in_words(loan: Loan) -> str:
+    """Defacto's words for the loan's denial code: kept on the loan, else asked once per
+    code and period (the service answers, without raising, when Defacto is down)."""
+    return denial_reasons.loan_denial_text(loan, ask_defacto=True) if loan.denial_reason else ""
 
 
 def loan_status_badge(loan: Loan) -> SafeString:
@@ -42,7 +48,7 @@ def outcome_in_words(loan: Loan) -> str:
     """A loan's state after an action, as staff read it in the action's report."""
     text = status_now(loan)
     if loan.denial_reason:
-        text = f"{text} ({reason_in_words(loan.denial_reason)})"
+        text = f"{text} ({reason_in_words(loan)})"
     if loan.request_outcome_unknown:
         text = gettext("%(status)s; Defacto's answer was lost and will be checked again") % {
             "status": text
@@ -72,7 +78,7 @@ VALIDATE = BulkAction(
     button=_("Yes, validate them"),
     run=lambda loan, data: loan_services.validate_loan(loan),
     outcome=outcome_in_words,
-    task=tasks.validate_loans,
+    task=validate_loans,
 )
 CANCEL = BulkAction(
     name="cancel_selected",
@@ -84,7 +90,7 @@ CANCEL = BulkAction(
     button=_("Yes, cancel them"),
     run=lambda loan, data: loan_services.cancel_loan(loan),
     outcome=outcome_in_words,
-    task=tasks.cancel_loans,
+    task=cancel_loans,
 )
 REFRESH = BulkAction(
     name="refresh_selected",
@@ -96,7 +102,7 @@ REFRESH = BulkAction(
     button=_("Refresh them"),
     run=lambda loan, data: loan_services.refresh_loan(loan),
     outcome=outcome_in_words,
-    task=tasks.refresh_loans,
+    task=refresh_loans,
 )
 SETTLE = BulkAction(
     name="settle_selected",
@@ -111,7 +117,7 @@ SETTLE = BulkAction(
     button=_("Settle them"),
     run=lambda loan, data: loan_services.settle_loan_request(loan, release_if_absent=True),
     outcome=outcome_in_words,
-    task=tasks.settle_loan_requests,
+    task=settle_loan_requests,
 )
 CHANGE_REPAYMENT_DATE = BulkAction(
     name="change_repayment_date_selected",
@@ -126,7 +132,7 @@ CHANGE_REPAYMENT_DATE = BulkAction(
         loan, repayment_datetime(data["to_repay_on"])
     ),
     outcome=_repayment_outcome,
-    task=tasks.change_repayment_dates,
+    task=change_repayment_dates,
     task_kwargs=_new_repayment_date,
 )
 
@@ -297,7 +303,7 @@ class LoanAdmin(MirrorAdmin):
 
     @admin.display(description=_("denial reason in words"))
     def denial_reason_in_words(self, loan: Loan) -> str:
-        return reason_in_words(loan.denial_reason)
+        return reason_in_words(loan)
 
     @admin.display(description=_("outcome"))
     def outcome_marker(self, loan: Loan) -> SafeString | str:

@@ -17,10 +17,10 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from .. import tasks
 from ..exceptions import DefactoServiceError
 from ..models import WebhookEvent, WebhookEventState
 from ..services import webhooks as webhook_services
+from ..tasks.webhooks import reprocess_webhook_events
 from . import display
 from .actions import BulkAction, confirm_and_run
 from .base import MirrorAdmin
@@ -57,7 +57,7 @@ REPROCESS = BulkAction(
     ),
     button=_("Process again"),
     run=lambda event, data: _reprocess(event),
-    task=tasks.reprocess_webhook_events,
+    task=reprocess_webhook_events,
     outcome=_outcome,
 )
 

@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from ..models import BillStatus, LoanStatus
-from ..services.denial_reasons import denial_reason_text
+from ..services.denial_reasons import loan_denial_text
 from ..services.financing import Financing
 from ..services.offers import Offer
 from ..services.presenting import (
@@ -193,7 +193,7 @@ class LoanSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_denial_reason_text(self, loan: Any) -> str | None:
-        return denial_reason_text(loan.denial_reason) if loan.denial_reason else None
+        return loan_denial_text(loan) if loan.denial_reason else None
 
     def get_can_validate(self, loan: Any) -> bool:
         return bool(loan.defacto_id) and loan.status == LoanStatus.TO_VALIDATE

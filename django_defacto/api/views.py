@@ -20,7 +20,7 @@ from rest_framework.schemas.inspectors import ViewInspector
 from rest_framework.settings import api_settings
 
 from ..models import LoanStatus
-from ..services import financing, idempotency, loans, offers, seller_scope
+from ..services import denial_reasons, financing, idempotency, loans, offers, seller_scope
 from . import serializers as s
 from .errors import ApiError, api_exception_handler, loan_request_failed
 from .parsers import SellerJSONParser
@@ -227,6 +227,10 @@ class LoanListView(SellerView):
             # cannot miss, not a 201. The failed loan comes with it, and sending the same
             # request again answers the same.
             return self.failed_request_response(outcome.loan)
+        if outcome.loan.status == LoanStatus.DECLINED:
+            # Declined at once: the seller is waiting for this answer, so Defacto's words
+            # for the reason are fetched now rather than left to the queued task.
+            denial_reasons.fetch_loan_denial_texts(outcome.loan)
         code = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
         return self.loan_response(outcome.loan, code)
 

@@ -109,6 +109,12 @@ class Loan(MirroredModel):
     paid_at = models.DateTimeField(_("paid"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     denial_reason = models.CharField(_("denial reason"), max_length=128, blank=True)
+    # Defacto's words for `denial_reason`, by language, fetched once when the loan is
+    # declined (services.denial_reasons), so showing a decline never asks Defacto. None
+    # until fetched; {} when Defacto has no words for the code.
+    denial_reason_texts = models.JSONField(
+        _("denial reason in words"), null=True, blank=True, default=None
+    )
     repayment_iban = models.CharField(_("repayment IBAN"), max_length=34, blank=True)
     repayment_references = models.JSONField(_("repayment references"), default=list, blank=True)
     repaid_amount = money_field(_("repaid"), default=0)

@@ -2,7 +2,10 @@
 
 A declined loan carries a `denial_reason` code (a large list that keeps evolving); its
 text comes from `GET /translation/denial-code/{code}` in English, French, Spanish and
-German. Each code's texts are kept in Django's cache for
+German. The texts are fetched when a loan is declined (a task queued by the decline, and
+the notifications sweep for one whose task was lost) and kept on the loan
+(`Loan.denial_reason_texts`), so showing a declined loan never asks Defacto:
+`loan_denial_text` reads the row. Each code's texts are also kept in Django's cache for
 `DEFACTO["DENIAL_REASON_CACHE_SECONDS"]` (a day by default), so a code costs one request
 per period whatever the language asked for.
 """
@@ -12,13 +15,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.core.cache import cache
-from django.utils import translation
+from django.db import transaction
+from django.utils import timezone, translation
 
 from ..client import DefactoError, NotFoundError
 from ..conf import DefactoConfigurationError, defacto_settings, get_client
+from ..models import Loan, LoanStatus
+from .task_queue import queue_task
 
 logger = logging.getLogger("django_defacto.denial_reasons")
 
@@ -64,12 +73,12 @@ def _texts_from(answer: Any) -> dict[str, str]:
     }
 
 
-def _texts(code: str) -> dict[str, str] | None:
-    """The code's texts by language, from the cache or from Defacto; `{}` for a code
-    Defacto does not know; None when Defacto could not be asked."""
+def _texts(code: str, *, fetch: bool = True) -> dict[str, str] | None:
+    """The code's texts by language, from the cache or (`fetch`) from Defacto; `{}` for a
+    code Defacto does not know; None when Defacto could not be asked."""
     key = _cache_key(code)
     texts = cache.get(key)
-    if texts is not None:
+    if texts is not None or not fetch:
         return texts
     if cache.get(_UNAVAILABLE_KEY):
         return None
@@ -90,15 +99,85 @@ def _texts(code: str) -> dict[str, str] | None:
     return texts
 
 
-def denial_reason_text(code: str, language: str | None = None) -> str:
-    """Why Defacto declined, as a sentence in `language` (see module doc for the order of
-    choice); a generic sentence when the code is empty or unknown, or Defacto cannot be
-    reached. Never raises for those reasons."""
+def _in_language(texts: dict[str, str] | None, language: str | None) -> str:
     wanted = _language(language)
-    code = (code or "").strip()
-    texts = _texts(code) if code else None
     if texts:
         text = texts.get(wanted) or texts.get(DEFAULT_LANGUAGE)
         if text:
             return text
     return GENERIC_TEXTS.get(wanted, GENERIC_TEXTS[DEFAULT_LANGUAGE])
+
+
+def denial_reason_text(code: str, language: str | None = None) -> str:
+    """Why Defacto declined, as a sentence in `language` (see `_language` for the order
+    of choice), asking Defacto when the cache does not know the code; a generic sentence
+    when the code is empty or unknown, or Defacto cannot be reached. Never raises for
+    those reasons. To show a loan, use `loan_denial_text`, which never asks Defacto."""
+    code = (code or "").strip()
+    return _in_language(_texts(code) if code else None, language)
+
+
+def loan_denial_text(loan: Loan, language: str | None = None, *, ask_defacto: bool = False) -> str:
+    """Why Defacto declined `loan`, in words: the texts kept on the loan, else the
+    cache's, else (`ask_defacto`, for staff pages) Defacto's, else a generic sentence.
+    Without `ask_defacto` it never asks Defacto: what sellers' pages use."""
+    texts = loan.denial_reason_texts
+    if not texts and loan.denial_reason:
+        texts = _texts(loan.denial_reason.strip(), fetch=ask_defacto)
+    return _in_language(texts, language)
+
+
+def fetch_loan_denial_texts(loan: Loan) -> Loan:
+    """Ask Defacto for the words of `loan`'s denial code (or take the cache's) and keep
+    them on the loan; nothing is kept when Defacto cannot be asked, so a later try does."""
+    code = (loan.denial_reason or "").strip()
+    if not code or loan.denial_reason_texts is not None:
+        return loan
+    texts = _texts(code)
+    if texts is not None:
+        Loan.objects.filter(pk=loan.pk, denial_reason=loan.denial_reason).update(
+            denial_reason_texts=texts
+        )
+        loan.denial_reason_texts = texts
+    return loan
+
+
+def fetch_denial_texts_of(loan_id: str) -> bool:
+    """`fetch_loan_denial_texts` for the loan `loan_id` (the task a decline queues);
+    returns whether the loan now has them."""
+    loan = Loan.objects.filter(pk=loan_id).first()
+    if loan is None:
+        return False
+    return fetch_loan_denial_texts(loan).denial_reason_texts is not None
+
+
+def queue_denial_texts(loans: Iterable[Loan]) -> None:
+    """Once the transaction commits, fetch the words of each newly declined loan's code."""
+    for loan in loans:
+        if loan.denial_reason and loan.denial_reason_texts is None:
+            transaction.on_commit(partial(queue_fetch, str(loan.pk)), robust=True)
+
+
+def queue_fetch(loan_id: str) -> None:
+    queue_task("django_defacto.fetch_denial_texts", loan_id)
+
+
+# Declined loans still without their words are looked at this long by the sweep (a lost
+# task, Defacto down when it ran); older ones show the generic sentence until asked.
+DENIAL_TEXTS_SWEEP_WINDOW = timedelta(days=7)
+
+
+def fetch_missing_denial_texts(*, now: datetime | None = None, limit: int = 100) -> int:
+    """The sweep's part: fetch the words of recently declined loans that have none yet
+    (one request per code at most, the cache shares them); returns how many got them."""
+    since = (now or timezone.now()) - DENIAL_TEXTS_SWEEP_WINDOW
+    waiting = Loan.objects.filter(
+        status=LoanStatus.DECLINED, denial_reason_texts__isnull=True, decided_at__gte=since
+    ).exclude(denial_reason="")
+    fetched = 0
+    for loan in waiting.order_by("decided_at")[:limit]:
+        if fetch_loan_denial_texts(loan).denial_reason_texts is not None:
+            fetched += 1
+        elif cache.get(_UNAVAILABLE_KEY):
+            break  # Defacto is unavailable: the next sweep tries again
+    return fetched

@@ -11,6 +11,7 @@ from .. import signals
 from ..models import Borrower, Loan
 from ..models.statuses import LOAN_APPROVED, LOAN_DISBURSED, BorrowerStatus, LoanStatus
 from .mirror import Applied
+from .task_queue import queue_task
 
 
 def send_on_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
@@ -39,12 +40,10 @@ def announce_loan(applied: Applied) -> None:
 def queue_seller_notification(loan: Loan, status: str) -> None:
     """Queue the `notify_seller` task once the current transaction commits."""
 
-    def queue() -> None:
-        from ..tasks.notifications import notify_seller
-
-        notify_seller.delay(str(loan.pk), status)
-
-    transaction.on_commit(queue, robust=True)
+    loan_id = str(loan.pk)
+    transaction.on_commit(
+        lambda: queue_task("django_defacto.notify_seller", loan_id, status), robust=True
+    )
 
 
 def announce_borrower(applied: Applied) -> None:

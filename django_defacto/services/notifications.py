@@ -39,7 +39,7 @@ from ..adapter import SellerNotification
 from ..conf import defacto_settings, get_adapter
 from ..models import Loan, LoanStatus
 from ..models.statuses import LOAN_DECIDED
-from .denial_reasons import denial_reason_text
+from .denial_reasons import denial_reason_text, fetch_missing_denial_texts
 from .dispatch import send_on_commit
 from .eligibility import money
 from .mirror import update_fields
@@ -196,11 +196,13 @@ def notify_seller_of_decision(loan_id: str, status: str, *, now: datetime | None
 @dataclass
 class NotificationSweep:
     """What one sweep did: notifications sent and failed, and sellers whose request's
-    answer never reached them, now in line for the decision."""
+    answer never reached them, now in line for the decision; and declined loans that got
+    Defacto's words for their reason."""
 
     sent: int = 0
     failed: int = 0
     abandoned_requests: int = 0
+    denial_texts: int = 0
 
 
 def _take_over_abandoned_requests(now: datetime) -> int:
@@ -246,6 +248,8 @@ def sweep_seller_notifications(now: datetime | None = None) -> NotificationSweep
     taking over the requests whose sender died (see the module doc)."""
     now = now or timezone.now()
     report = NotificationSweep()
+    # First, so a decline told below comes with its words.
+    report.denial_texts = fetch_missing_denial_texts(now=now)
     if not defacto_settings().notify_sellers:
         return report
     report.abandoned_requests = _take_over_abandoned_requests(now)

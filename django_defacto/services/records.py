@@ -20,6 +20,7 @@ from ..conf import defacto_settings
 from ..models import Bill, Borrower, CreditLine, Invoice, Loan, LoanEvent, Payment
 from ..models.payloads import aware_datetime, nested, text
 from ..models.statuses import LOAN_AWAITING_DECISION, LOAN_DECIDED, LoanStatus
+from .denial_reasons import queue_denial_texts
 from .dispatch import (
     announce_bill,
     announce_borrower,
@@ -234,6 +235,12 @@ def after_loan_changes(applied: Sequence[Applied]) -> None:
     that came after the seller's request returned without one."""
     _schedule_checks(applied)
     _stamp_late_decisions(applied)
+    # Defacto's words for a decline are fetched now, so showing the loan never asks.
+    queue_denial_texts(
+        item.instance
+        for item in applied
+        if not item.stale and item.status_changed and item.instance.status == LoanStatus.DECLINED
+    )
 
 
 def _schedule_checks(applied: Sequence[Applied]) -> None:

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -29,12 +28,12 @@ from ..conf import DefactoConfigurationError, defacto_settings, get_client
 from ..models import Borrower, CreditLine, Loan, Payment, WebhookEvent
 from ..models.payloads import aware_datetime, text
 from ..models.webhook_event import WebhookEventState
-from ..webhooks.auth import TOKEN_PARAMETER
-from ..webhooks.auth import masked_url as masked_url  # kept importable from here too
 from . import records
 from .borrowers import PAGE_SIZE, refresh_borrower, refresh_credit_lines
 from .client_errors import defacto_call
 from .loan_actions import refresh_loan
+from .webhook_urls import masked_url as masked_url  # the commands show subscriptions with it
+from .webhook_urls import with_token, without_token
 
 logger = logging.getLogger("django_defacto.webhooks")
 
@@ -380,14 +379,6 @@ def reprocess_event(event: WebhookEvent) -> WebhookEvent:
 SUBSCRIPTION_NAME = "django-defacto"
 
 
-def _without_token(url: str) -> str:
-    """`url` with its `token` query parameter removed (how our subscription is recognised
-    whatever token it carries)."""
-    parts = urlsplit(url)
-    query = [(name, value) for name, value in parse_qsl(parts.query) if name != TOKEN_PARAMETER]
-    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
-
-
 def subscription_url() -> str:
     """The receiver's public URL with the first configured token in its query string."""
     options = defacto_settings()
@@ -402,9 +393,7 @@ def subscription_url() -> str:
             'No webhook token: set DEFACTO["WEBHOOK_TOKENS"] to a list holding a long random '
             "secret (the receiver refuses every delivery without one)."
         )
-    base = _without_token(public_url)
-    separator = "&" if urlsplit(base).query else "?"
-    return f"{base}{separator}{urlencode({TOKEN_PARAMETER: options.webhook_tokens[0]})}"
+    return with_token(without_token(public_url), options.webhook_tokens[0])
 
 
 def list_subscriptions() -> list[dict[str, Any]]:
@@ -414,8 +403,8 @@ def list_subscriptions() -> list[dict[str, Any]]:
 
 
 def _ours(subscriptions: list[dict[str, Any]], url: str) -> list[dict[str, Any]]:
-    target = _without_token(url)
-    return [s for s in subscriptions if _without_token(str(s.get("to_url") or "")) == target]
+    target = without_token(url)
+    return [s for s in subscriptions if without_token(str(s.get("to_url") or "")) == target]
 
 
 @dataclass(frozen=True)

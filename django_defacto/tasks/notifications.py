@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
-from ..services import notifications
+from ..services import denial_reasons, notifications
 
 
 @shared_task(
@@ -31,3 +31,10 @@ def sweep_seller_notifications() -> dict[str, Any]:
     backoff, ones whose worker died mid-send, ones whose task was lost, and the decisions
     of requests whose web process died before showing the seller an answer."""
     return dataclasses.asdict(notifications.sweep_seller_notifications())
+
+
+@shared_task(name="django_defacto.fetch_denial_texts", acks_late=True)
+def fetch_denial_texts(loan_id: str) -> bool:
+    """Keep Defacto's words for the denial reason of the declined loan `loan_id` on it
+    (queued by the decline; the notifications sweep makes up for a lost one)."""
+    return denial_reasons.fetch_denial_texts_of(loan_id)

@@ -4,16 +4,13 @@ carries a token in its query string, checked here in constant time."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from ..conf import defacto_settings
-
-TOKEN_PARAMETER = "token"
-_MASK = "****"
+from ..services.webhook_urls import TOKEN_PARAMETER
 
 
 class InvalidWebhookToken(SuspiciousOperation):
@@ -43,13 +40,3 @@ def check_token(request: HttpRequest) -> None:
             if given
             else "Webhook delivery refused: no token."
         )
-
-
-def masked_url(url: str) -> str:
-    """`url` with its token replaced by asterisks, for display and logs."""
-    parts = urlsplit(url)
-    query = [
-        (name, _MASK if name == TOKEN_PARAMETER else value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="*")))

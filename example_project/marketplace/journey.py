@@ -21,7 +21,7 @@ from django_defacto.models import Bill, Borrower, Loan
 from django_defacto.sandbox.control import SandboxControl
 from django_defacto.sandbox.scenarios import REJECT, SUCCESS, scenario_iban
 from django_defacto.services import borrowers, loans
-from django_defacto.services.denial_reasons import denial_reason_text
+from django_defacto.services.denial_reasons import loan_denial_text
 from django_defacto.services.eligibility import check_eligibility, money
 from django_defacto.services.sync import sync_bills, sync_loans
 
@@ -142,7 +142,7 @@ class Journey:
         self.ready_borrower(rejected_seller)
         declined = loans.cash_in_now(self.new_invoice(rejected_seller, 300_000, "R"))
         self.loan_line(declined)
-        self.say(f"   reason: {denial_reason_text(declined.denial_reason)}")
+        self.say(f"   reason: {loan_denial_text(declined)}")
 
         self.step("A loan canceled before disbursement")
         to_cancel = loans.cash_in_now(self.new_invoice(seller, 200_000, "C"))

@@ -34,7 +34,7 @@ from django_defacto.services.borrowers import (
     current_credit_line,
     enroll_seller,
 )
-from django_defacto.services.denial_reasons import denial_reason_text
+from django_defacto.services.denial_reasons import loan_denial_text
 
 from .forms import EnrollForm, SandboxClockForm
 from .models import Invoice, Notification, Seller
@@ -112,7 +112,7 @@ def _for_display(loans: QuerySet[Loan] | list[Loan]) -> list[Loan]:
     loans = list(loans)
     for loan in loans:
         loan.repayment = repayment(loan)
-        loan.denial_text = denial_reason_text(loan.denial_reason) if loan.denial_reason else ""
+        loan.denial_text = loan_denial_text(loan) if loan.denial_reason else ""
     return loans
 
 

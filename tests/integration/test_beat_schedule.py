@@ -3,6 +3,7 @@ can be imported from settings and switched off."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -10,11 +11,12 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from celery.schedules import crontab
 from django.conf import settings
 
 from django_defacto.conf import defacto_settings
-from django_defacto.tasks.schedule import beat_schedule
+from django_defacto.schedule import beat_schedule
 from example_project.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,3 +102,12 @@ def _schedule_in_fresh_settings(**environment: str) -> list[str]:
 def test_settings_can_import_the_schedule_and_an_environment_switch_turns_it_off():
     assert _schedule_in_fresh_settings() == sorted(beat_schedule())
     assert _schedule_in_fresh_settings(DEFACTO_BEAT_SCHEDULE="0") == []
+
+
+def test_the_old_import_path_still_works_and_says_where_the_schedule_went():
+    sys.modules.pop("django_defacto.tasks.schedule", None)
+
+    with pytest.warns(DeprecationWarning, match=r"from django_defacto\.schedule"):
+        old = importlib.import_module("django_defacto.tasks.schedule")
+
+    assert old.beat_schedule() == beat_schedule()

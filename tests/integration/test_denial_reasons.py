@@ -8,7 +8,16 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-from django_defacto.services.denial_reasons import GENERIC_TEXTS, denial_reason_text
+from django_defacto.models import Loan
+from django_defacto.services.denial_reasons import (
+    GENERIC_TEXTS,
+    denial_reason_text,
+    loan_denial_text,
+)
+from django_defacto.services.notifications import sweep_seller_notifications
+from tests.integration.api_steps import api, ask_for_loan, ref, signed_in
+from tests.integration.sellers import ready_seller
+from tests.marketplace import make_invoice
 
 CODE = "CREDIT_RISK_NOT_ELIGIBLE"
 ENGLISH = "The business does not meet our credit risk criteria."
@@ -96,3 +105,64 @@ def test_without_an_api_key_a_generic_sentence_is_shown(settings):
     settings.DEFACTO = {**settings.DEFACTO, "API_KEY": ""}
 
     assert denial_reason_text(CODE, "en") == GENERIC_TEXTS["en"]
+
+
+# ---- kept on the loan when it is declined, so showing it never asks Defacto -------------
+
+
+@pytest.mark.django_db
+def test_a_decline_keeps_defactos_words_and_the_seller_pages_never_ask_again(
+    defacto_client, control, contract_adapter
+):
+    seller, _ = ready_seller(control, "REJECT")
+    browser = signed_in(seller.user)
+    invoice = make_invoice(seller)
+
+    answer = ask_for_loan(browser, invoice).json()
+
+    loan = Loan.objects.get(pk=answer["id"])
+    assert loan.denial_reason == CODE
+    assert loan.denial_reason_texts["en"] == ENGLISH
+    assert answer["denial_reason_text"] == ENGLISH
+    cache.clear()  # even with nothing cached, the words come from the loan
+    asked = len(contract_adapter.exchanges)
+    listed = browser.get(api("loans/")).json()["results"][0]
+    shown = browser.get(api(f"loans/{loan.pk}/")).json()
+    offer = browser.get(api(f"invoices/{ref(invoice)}/offer/")).json()
+    with translation.override("fr"):
+        french = browser.get(api(f"loans/{loan.pk}/"), headers={"Accept-Language": "fr"})
+    assert listed["denial_reason_text"] == shown["denial_reason_text"] == ENGLISH
+    assert offer["loan"] is None or offer["loan"]["denial_reason_text"] == ENGLISH
+    assert french.json()["denial_reason_text"] == FRENCH
+    assert len(contract_adapter.exchanges) == asked
+
+
+@pytest.mark.django_db
+def test_a_loan_without_its_words_is_shown_with_the_generic_sentence_without_asking(
+    defacto_client, contract_adapter
+):
+    loan = Loan(status="DECLINED", denial_reason=CODE)
+
+    assert loan_denial_text(loan, "fr") == GENERIC_TEXTS["fr"]
+    assert translation_requests(contract_adapter) == 0
+
+
+@pytest.mark.django_db
+def test_words_a_lost_task_did_not_fetch_are_fetched_by_the_notifications_sweep(
+    defacto_client, control, contract_adapter
+):
+    seller, _ = ready_seller(control, "REJECT")
+    control.add_fault("http_500", rate=1.0, path="/translation/")
+    ask_for_loan(signed_in(seller.user), make_invoice(seller))
+    loan = Loan.objects.get()
+    assert loan.status == "DECLINED"
+    assert loan.denial_reason_texts is None  # Defacto did not answer: nothing kept
+
+    control.clear_faults()
+    cache.clear()  # the "Defacto is down" mark expires
+    swept = sweep_seller_notifications()
+
+    assert swept.denial_texts == 1
+    loan.refresh_from_db()
+    assert loan.denial_reason_texts["fr"] == FRENCH
+    assert sweep_seller_notifications().denial_texts == 0

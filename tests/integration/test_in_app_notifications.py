@@ -17,7 +17,7 @@ from django_defacto.models import Loan, LoanStatus
 from django_defacto.services.loans import cash_in_now
 from django_defacto.services.notifications import sweep_seller_notifications
 from django_defacto.services.polling import poll_pending_decisions
-from django_defacto.tasks import notify_seller
+from django_defacto.tasks.notifications import notify_seller
 from example_project.marketplace.models import Notification
 from tests.integration.sellers import ready_seller
 from tests.mail import LOCMEM, use_email_backend

@@ -16,7 +16,7 @@ from django_defacto.services.loans import cash_in_now
 from django_defacto.services.notifications import sweep_seller_notifications
 from django_defacto.services.polling import poll_pending_decisions
 from django_defacto.services.records import apply_loan, apply_loan_page
-from django_defacto.tasks import notify_seller
+from django_defacto.tasks.notifications import notify_seller
 from tests.integration.concurrency import at_once
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice

@@ -16,13 +16,13 @@ from django_defacto.models.webhook_event import WebhookEventState
 from django_defacto.sandbox.clock import first_of_next_month
 from django_defacto.services import reconciliation
 from django_defacto.services.loans import cash_in_now
-from django_defacto.tasks import (
+from django_defacto.tasks.locks import single_run
+from django_defacto.tasks.periodic import (
     purge_webhook_events,
     reconcile_loans,
     refresh_credit_lines,
     sync_monthly_bills,
 )
-from django_defacto.tasks.locks import single_run
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice
 

@@ -15,7 +15,7 @@ from django_defacto.services.loans import cash_in_now
 from django_defacto.services.polling import poll_interval, poll_pending_decisions
 from django_defacto.services.records import apply_borrower
 from django_defacto.services.sync import sync_loans
-from django_defacto.tasks import poll_pending_decisions as poll_task
+from django_defacto.tasks.periodic import poll_pending_decisions as poll_task
 from tests.integration.concurrency import at_once
 from tests.integration.sellers import ready_seller
 from tests.journeys import ready_borrower, small_loans

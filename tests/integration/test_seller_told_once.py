@@ -21,7 +21,7 @@ from django_defacto.services.loans import cash_in_now
 from django_defacto.services.notifications import sweep_seller_notifications
 from django_defacto.services.polling import poll_pending_decisions
 from django_defacto.services.records import UNCLAIMED_GRACE
-from django_defacto.tasks import notify_seller
+from django_defacto.tasks.notifications import notify_seller
 from example_project.marketplace.models import Notification
 from tests.conftest import IN_PROCESS_URL
 from tests.integration.dying import ProcessDies

@@ -27,7 +27,7 @@ from django_defacto.services.webhooks import (
     process_event,
     record_delivery,
 )
-from django_defacto.tasks import process_webhook_event
+from django_defacto.tasks.webhooks import process_webhook_event
 from tests.integration.sellers import ready_seller
 from tests.integration.webhook_delivery import (  # noqa: F401
     RECEIVER_PATH,

@@ -1,0 +1,118 @@
+"""The layers of the package, read from its imports (lazy ones inside functions too;
+imports only for the type checker do not count):
+
+- `client/` speaks Defacto's HTTP API and knows nothing of Django or of the package;
+- `services/` hold the rules and import none of the entry points over them: the admin,
+  the seller API, the webhook views, the Celery tasks, the management commands and the
+  template tags;
+- the support modules of `services/` import nothing from the rest of the services.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "django_defacto"
+
+ENTRY_POINTS = (
+    "django_defacto.admin",
+    "django_defacto.api",
+    "django_defacto.webhooks",
+    "django_defacto.tasks",
+    "django_defacto.management",
+    "django_defacto.templatetags",
+)
+SUPPORT = ("django_defacto.services.task_queue", "django_defacto.services.webhook_urls")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def runtime_imports(path: Path) -> set[str]:
+    """The absolute names of the modules `path` imports when it runs."""
+    here = module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            children: list[ast.AST] = list(node.orelse)
+        else:
+            children = list(ast.iter_child_nodes(node))
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+        for child in children:
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return found
+
+
+def modules_under(folder: str) -> list[Path]:
+    return sorted((PACKAGE / folder).rglob("*.py"))
+
+
+def within(name: str, prefixes: tuple[str, ...]) -> bool:
+    return any(name == prefix or name.startswith(prefix + ".") for prefix in prefixes)
+
+
+@pytest.mark.parametrize("path", modules_under("client"), ids=lambda path: path.name)
+def test_the_client_knows_nothing_of_django_or_the_package(path):
+    imports = runtime_imports(path)
+
+    assert not [name for name in imports if within(name, ("django", "rest_framework", "celery"))]
+    # The package's version (its User-Agent names it) is all it takes from above.
+    allowed = ("django_defacto.client", "django_defacto.__version__")
+    outside = [
+        name
+        for name in imports
+        if within(name, ("django_defacto",)) and name != "django_defacto"
+        if not within(name, allowed)
+    ]
+    assert outside == []
+
+
+@pytest.mark.parametrize("path", modules_under("services"), ids=lambda path: path.name)
+def test_the_services_import_no_entry_point(path):
+    assert [name for name in runtime_imports(path) if within(name, ENTRY_POINTS)] == []
+
+
+@pytest.mark.parametrize("name", SUPPORT)
+def test_the_support_modules_import_nothing_from_the_services(name):
+    path = PACKAGE.parent / (name.replace(".", "/") + ".py")
+    upward = [
+        imported
+        for imported in runtime_imports(path)
+        if within(imported, ("django_defacto",)) and imported != name
+    ]
+    assert upward == []
+
+
+def test_a_layer_breach_is_seen():
+    # The reader itself: a lazy import inside a function counts, a TYPE_CHECKING one not.
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from ..api import views\n"
+        "def queue():\n    from ..tasks.notifications import notify_seller\n"
+    )
+    probe = PACKAGE / "services" / "_layering_probe.py"
+    probe.write_text(source)
+    try:
+        imports = runtime_imports(probe)
+    finally:
+        probe.unlink()
+    assert "django_defacto.tasks.notifications.notify_seller" in imports
+    assert not [name for name in imports if name.startswith("django_defacto.api")]
