@@ -18,7 +18,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import tasks
-from ..exceptions import DefactoServiceError
+from ..exceptions import WebhookProcessingFailed
 from ..models import WebhookEvent, WebhookEventState
 from ..services import webhooks as webhook_services
 from . import display
@@ -41,9 +41,8 @@ def _reprocess(event: WebhookEvent) -> WebhookEvent:
     event = webhook_services.reprocess_event(event)
     if event.state == WebhookEventState.FAILED:
         # Reported as this row's error; the traceback is on the event's page.
-        raise DefactoServiceError(
-            gettext("processing failed: %(error)s") % {"error": event.error},
-            code="webhook_processing_failed",
+        raise WebhookProcessingFailed(
+            gettext("processing failed: %(error)s") % {"error": event.error}
         )
     return event
 
