@@ -1,7 +1,9 @@
 """Errors the services raise, each with a stable machine `code` and a message in words.
 
-Entry points (admin, API, commands) show `message` to people and `code` to programs;
-nothing here should reach a user as a traceback.
+Each code is its own class (the class's `code` attribute), so callers catch what happened
+by class and the seller API maps classes to HTTP statuses. Entry points (admin, API,
+commands) show `message` to people and `code` to programs; nothing here should reach a
+user as a traceback.
 """
 
 from __future__ import annotations
@@ -12,25 +14,33 @@ from .conf import DefactoConfigurationError
 
 __all__ = [
     "AlreadyFinanced",
+    "BorrowerIdentifierTaken",
+    "DefactoAuthenticationFailed",
     "DefactoConfigurationError",
+    "DefactoNotFound",
     "DefactoServiceError",
     "DefactoUnavailable",
     "EnrollmentIncomplete",
+    "IdempotencyKeyReused",
     "InvalidRepaymentDate",
+    "InvoiceNotFound",
     "LoanActionRefused",
+    "LoanNotAtDefacto",
     "LoanRequestUnsettled",
     "NotEligible",
+    "SellerNotFound",
+    "WebhookProcessingFailed",
 ]
 
 
 class DefactoServiceError(Exception):
+    """The base of every service error; raised as such when Defacto refuses a request."""
+
     code = "defacto_error"
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
-        if code:
-            self.code = code
         self.details = details
 
 
@@ -41,8 +51,7 @@ class DefactoUnavailable(DefactoServiceError):
 
 
 class LoanRequestUnsettled(DefactoUnavailable):
-    """Defacto has not said yet what became of a loan request whose answer was lost:
-    the request stays open (the invoice held) and is asked about again later."""
+    """Defacto has not said what became of a lost loan request; it stays open, asked again."""
 
     code = "loan_request_unsettled"
 
@@ -68,6 +77,8 @@ class NotEligible(DefactoServiceError):
 
 
 class AlreadyFinanced(NotEligible):
+    """The invoice already has a loan."""
+
     code = "already_financed"
 
 
@@ -77,5 +88,55 @@ class LoanActionRefused(DefactoServiceError):
     code = "action_refused"
 
 
+class LoanNotAtDefacto(LoanActionRefused):
+    """Defacto has not answered the loan request yet, so the loan cannot be acted on."""
+
+    code = "loan_not_at_defacto"
+
+
 class InvalidRepaymentDate(DefactoServiceError):
+    """The repayment date asked for is not one the loan can have."""
+
     code = "invalid_repayment_date"
+
+
+class InvoiceNotFound(DefactoServiceError):
+    """The invoice is not the seller's, or does not exist."""
+
+    code = "invoice_not_found"
+
+
+class IdempotencyKeyReused(DefactoServiceError):
+    """The Idempotency-Key already made a loan for another request (invoice, amount, date)."""
+
+    code = "idempotency_key_reused"
+
+
+class BorrowerIdentifierTaken(DefactoServiceError):
+    """Another seller is already enrolled at Defacto with the same legal identifier."""
+
+    code = "borrower_identifier_taken"
+
+
+class SellerNotFound(DefactoServiceError):
+    """The marketplace no longer knows the seller."""
+
+    code = "seller_not_found"
+
+
+class DefactoAuthenticationFailed(DefactoServiceError):
+    """Defacto refused the API key (missing, wrong, or for another environment)."""
+
+    code = "defacto_authentication_failed"
+
+
+class DefactoNotFound(DefactoServiceError):
+    """Defacto does not know the object asked about."""
+
+    code = "defacto_not_found"
+
+
+class WebhookProcessingFailed(DefactoServiceError):
+    """A stored webhook event could not be processed again."""
+
+    code = "webhook_processing_failed"

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import get_adapter
-from ..exceptions import DefactoServiceError
+from ..exceptions import DefactoServiceError, SellerNotFound
 from ..models import Borrower, CreditLine
 from ..services import borrowers as borrower_services
 from ..tasks.bulk_actions import enroll_borrowers, record_terms_acceptances, refresh_borrowers
@@ -216,10 +216,7 @@ class BorrowerAdmin(MirrorAdmin):
             accepted_at = timezone.now() if form.cleaned_data["terms_accepted"] else None
             try:
                 if seller is None:
-                    raise DefactoServiceError(
-                        gettext("The marketplace no longer knows this seller."),
-                        code="seller_not_found",
-                    )
+                    raise SellerNotFound(gettext("The marketplace no longer knows this seller."))
                 borrower = borrower_services.enroll_seller(seller, terms_accepted_at=accepted_at)
             except DefactoServiceError as error:
                 self.message_user(request, error.message, messages.ERROR)

@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..exceptions import DefactoServiceError
+from ..exceptions import WebhookProcessingFailed
 from ..models import WebhookEvent, WebhookEventState
 from ..services import webhooks as webhook_services
 from ..tasks.webhooks import reprocess_webhook_events
@@ -41,9 +41,8 @@ def _reprocess(event: WebhookEvent) -> WebhookEvent:
     event = webhook_services.reprocess_event(event)
     if event.state == WebhookEventState.FAILED:
         # Reported as this row's error; the traceback is on the event's page.
-        raise DefactoServiceError(
-            gettext("processing failed: %(error)s") % {"error": event.error},
-            code="webhook_processing_failed",
+        raise WebhookProcessingFailed(
+            gettext("processing failed: %(error)s") % {"error": event.error}
         )
     return event
 

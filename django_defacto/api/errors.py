@@ -1,9 +1,11 @@
 """Every error of the seller API as `{"code", "message", ...}` with a fitting status.
 
-Service errors (`django_defacto.exceptions`) keep their stable code; a refusal adds its
-`reasons`, an incomplete enrolment what is `missing`, invalid input its `fields`. DRF's
-own errors (authentication, permissions, parsing, throttling) get the same shape, and so
-does a body larger than Django's `DATA_UPLOAD_MAX_MEMORY_SIZE` (413).
+Service errors (`django_defacto.exceptions`) keep their stable code and get the status of
+their class (the most specific one mapped in `SERVICE_STATUS`); a refusal's status is the
+one of its code (`REFUSAL_STATUS`), and it adds its `reasons`, an incomplete enrolment
+what is `missing`, invalid input its `fields`. DRF's own errors (authentication,
+permissions, parsing, throttling) get the same shape, and so does a body larger than
+Django's `DATA_UPLOAD_MAX_MEMORY_SIZE` (413).
 """
 
 from __future__ import annotations
@@ -21,30 +23,63 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
 from ..conf import DefactoConfigurationError
-from ..exceptions import DefactoServiceError, EnrollmentIncomplete, NotEligible
+from ..exceptions import (
+    AlreadyFinanced,
+    BorrowerIdentifierTaken,
+    DefactoServiceError,
+    DefactoUnavailable,
+    EnrollmentIncomplete,
+    IdempotencyKeyReused,
+    InvalidRepaymentDate,
+    InvoiceNotFound,
+    LoanActionRefused,
+    LoanNotAtDefacto,
+    LoanRequestUnsettled,
+    NotEligible,
+)
 from ..services.financing import missing_items
 from ..services.presenting import reasons_body, refusal_code
 
 logger = logging.getLogger("django_defacto.api")
 
-# The status of each service error code; any other service error is Defacto failing.
-SERVICE_STATUS = {
-    "not_eligible": status.HTTP_422_UNPROCESSABLE_ENTITY,
+DEFACTO_FAILED = status.HTTP_502_BAD_GATEWAY
+DEFACTO_UNAVAILABLE = status.HTTP_503_SERVICE_UNAVAILABLE
+
+# The status of each service error class, found along the error's MRO (the most specific
+# class wins); a service error of no class here is Defacto failing (502).
+SERVICE_STATUS: dict[type[DefactoServiceError], int] = {
+    NotEligible: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    AlreadyFinanced: status.HTTP_409_CONFLICT,
+    InvalidRepaymentDate: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    InvoiceNotFound: status.HTTP_404_NOT_FOUND,
+    IdempotencyKeyReused: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    EnrollmentIncomplete: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    BorrowerIdentifierTaken: status.HTTP_409_CONFLICT,
+    LoanActionRefused: status.HTTP_409_CONFLICT,
+    LoanNotAtDefacto: status.HTTP_409_CONFLICT,
+    DefactoUnavailable: DEFACTO_UNAVAILABLE,
+    # Kept at 502 like every unmapped error (it was never answered 503 with Retry-After),
+    # although it is a DefactoUnavailable.
+    LoanRequestUnsettled: DEFACTO_FAILED,
+}
+
+# A refusal (`NotEligible`) answers with the code of its reasons when they agree
+# (`refusal_code`): the status of each such code; `not_eligible` is the class's.
+REFUSAL_STATUS = {
     "already_financed": status.HTTP_409_CONFLICT,
     "amount_too_high": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "amount_too_low": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "terms_not_accepted": status.HTTP_400_BAD_REQUEST,
     "repayment_date_out_of_bounds": status.HTTP_422_UNPROCESSABLE_ENTITY,
-    "invalid_repayment_date": status.HTTP_422_UNPROCESSABLE_ENTITY,
-    "invoice_not_found": status.HTTP_404_NOT_FOUND,
-    "idempotency_key_reused": status.HTTP_422_UNPROCESSABLE_ENTITY,
-    "enrollment_incomplete": status.HTTP_422_UNPROCESSABLE_ENTITY,
-    "borrower_identifier_taken": status.HTTP_409_CONFLICT,
-    "action_refused": status.HTTP_409_CONFLICT,
-    "loan_not_at_defacto": status.HTTP_409_CONFLICT,
-    "defacto_unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
-DEFACTO_FAILED = status.HTTP_502_BAD_GATEWAY
+
+
+def service_status(error: DefactoServiceError) -> int:
+    """The status of the most specific class of `error` in `SERVICE_STATUS`, else 502."""
+    for cls in type(error).__mro__:
+        if cls in SERVICE_STATUS:
+            return SERVICE_STATUS[cls]
+    return DEFACTO_FAILED
 
 
 class ApiError(exceptions.APIException):
@@ -64,19 +99,17 @@ def error_body(code: str, message: Any, **extra: Any) -> dict[str, Any]:
 def _service_error(error: DefactoServiceError) -> Response:
     extra: dict[str, Any] = {}
     code = error.code
+    answer = service_status(error)
     if isinstance(error, NotEligible):
         code = refusal_code(error)
+        answer = REFUSAL_STATUS.get(code, answer)
         extra["reasons"] = reasons_body(error.reasons)
     elif isinstance(error, EnrollmentIncomplete):
         extra["missing"] = reasons_body(missing_items(error))
-    if code not in SERVICE_STATUS:
+    if answer == DEFACTO_FAILED:
         logger.warning("Defacto failed a seller API request: %s (%s)", error.message, code)
-    headers = {"Retry-After": "30"} if code == "defacto_unavailable" else None
-    return Response(
-        error_body(code, error.message, **extra),
-        status=SERVICE_STATUS.get(code, DEFACTO_FAILED),
-        headers=headers,
-    )
+    headers = {"Retry-After": "30"} if answer == DEFACTO_UNAVAILABLE else None
+    return Response(error_body(code, error.message, **extra), status=answer, headers=headers)
 
 
 def loan_request_failed(request_error: str, loan: dict[str, Any]) -> Response:

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from ..adapter import SellerProfile
 from ..client import DefactoError, InvalidRequestError
 from ..conf import get_adapter, get_client
-from ..exceptions import DefactoServiceError, EnrollmentIncomplete
+from ..exceptions import BorrowerIdentifierTaken, EnrollmentIncomplete, SellerNotFound
 from ..models import Borrower, CreditLine
 from ..models.statuses import BorrowerStatus
 from .client_errors import defacto_call, defacto_said, service_error
@@ -174,13 +174,12 @@ def _adopt(borrower: Borrower, payload: dict[str, Any]) -> Borrower:
     if taken.exists():
         # Two sellers of the marketplace with one legal identifier: Defacto has one
         # borrower for both, and it already belongs to the other seller's row.
-        raise DefactoServiceError(
+        raise BorrowerIdentifierTaken(
             gettext(
                 "Another seller of the marketplace is already enrolled at Defacto with the "
                 "legal identifier %(identifier)s."
             )
-            % {"identifier": borrower.identifier},
-            code="borrower_identifier_taken",
+            % {"identifier": borrower.identifier}
         )
     borrower = apply_borrower(payload, local=borrower).instance
     if borrower.enrollment_error:
@@ -276,10 +275,9 @@ def enroll_borrower(borrower: Borrower) -> Borrower:
     from the marketplace's seller it names, keeping any recorded T&C acceptance."""
     seller = get_adapter().get_seller(borrower.seller_key)
     if seller is None:
-        raise DefactoServiceError(
+        raise SellerNotFound(
             gettext("The marketplace no longer knows this seller (%(key)s).")
-            % {"key": borrower.seller_key},
-            code="seller_not_found",
+            % {"key": borrower.seller_key}
         )
     return enroll_seller(seller, terms_accepted_at=borrower.terms_accepted_at)
 

@@ -19,7 +19,12 @@ from ..client import (
     RequestFailedError,
 )
 from ..client.redaction import redact
-from ..exceptions import DefactoServiceError, DefactoUnavailable
+from ..exceptions import (
+    DefactoAuthenticationFailed,
+    DefactoNotFound,
+    DefactoServiceError,
+    DefactoUnavailable,
+)
 
 # Errors that say Defacto understood the request and refused it: nothing was done there,
 # and sending the same request again will get the same answer.
@@ -57,25 +62,24 @@ def service_error(
     e.g. "cancel the loan").
 
     Defacto's refusals become `refused` (the caller's more precise class); a missing or
-    wrong API key and unknown objects get their own codes; everything else (timeouts,
-    dropped connections, 5xx, rate limits) is `DefactoUnavailable`, worth trying later.
+    wrong API key is `DefactoAuthenticationFailed`, an unknown object `DefactoNotFound`;
+    everything else (timeouts, dropped connections, 5xx, rate limits) is
+    `DefactoUnavailable`, worth trying later.
     """
     said = defacto_said(error)
     if isinstance(error, AuthenticationError):
-        return DefactoServiceError(
+        return DefactoAuthenticationFailed(
             gettext(
                 "Defacto refused the API key while trying to %(action)s; "
                 'check DEFACTO["API_KEY"] and DEFACTO["BASE_URL"].'
             )
             % {"action": action},
-            code="defacto_authentication_failed",
             status=error.status,
         )
     if isinstance(error, NotFoundError):
-        return DefactoServiceError(
+        return DefactoNotFound(
             gettext("Defacto does not know this object (while trying to %(action)s): %(said)s")
             % {"action": action, "said": said},
-            code="defacto_not_found",
             status=error.status,
         )
     if is_definite_refusal(error):

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.utils.translation import gettext
 
-from ..exceptions import DefactoServiceError, NotEligible
+from ..exceptions import IdempotencyKeyReused, InvoiceNotFound, NotEligible
 from ..models import Borrower, Loan
 from .borrowers import borrower_for_seller
 from .loans import cash_in_now
@@ -31,17 +31,6 @@ from .presenting import day_of
 from .seller_scope import seller_invoice
 
 MAX_KEY_LENGTH = 255
-
-
-class InvoiceNotFound(DefactoServiceError):
-    code = "invoice_not_found"
-
-
-class IdempotencyKeyReused(DefactoServiceError):
-    """The key already made a loan for another request (another invoice, amount or
-    repayment date): a client error, not a replay."""
-
-    code = "idempotency_key_reused"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,12 @@ from django.utils.translation import gettext
 
 from ..client import DefactoClient, DefactoError
 from ..conf import get_client
-from ..exceptions import DefactoServiceError, InvalidRepaymentDate, LoanActionRefused
+from ..exceptions import (
+    DefactoServiceError,
+    InvalidRepaymentDate,
+    LoanActionRefused,
+    LoanNotAtDefacto,
+)
 from ..models import Loan, LoanStatus
 from ..models.statuses import LOAN_APPROVED, LOAN_AWAITING_DECISION, LOAN_DISBURSED
 from .borrowers import PAGE_SIZE, iso
@@ -38,11 +43,10 @@ def _status(loan: Loan) -> str:
     return str(loan.get_status_display() or loan.status)
 
 
-def _not_at_defacto_yet(loan: Loan, action: str) -> LoanActionRefused:
-    return LoanActionRefused(
+def _not_at_defacto_yet(loan: Loan, action: str) -> LoanNotAtDefacto:
+    return LoanNotAtDefacto(
         gettext("Defacto has not answered this loan request yet, so we cannot %(action)s.")
-        % {"action": action},
-        code="loan_not_at_defacto",
+        % {"action": action}
     )
 
 
