@@ -38,6 +38,9 @@ class WebhookEvent(models.Model):
     )
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+    # A worker processing the event holds it until then (services.webhooks.process_event),
+    # so no other processes it at the same time while no row lock is held.
+    claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     traceback = models.TextField(_("traceback"), blank=True)
 

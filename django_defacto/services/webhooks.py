@@ -247,40 +247,66 @@ def _needs_entity(event: WebhookEvent) -> bool:
     return not event.entity_id and not event.event_type.startswith("BorrowerFinancialProduct")
 
 
+#: How long a worker holds an event it processes: longer than its fetches from Defacto
+#: can take, so a second worker never processes it at the same time, and short enough
+#: that the event of a worker that died is taken over by a later delivery or the sweep.
+EVENT_LEASE = timedelta(minutes=10)
+
+
+def _claim(event_id: int) -> tuple[WebhookEvent, bool]:
+    """Take `event_id` for processing under a short row lock: the event, and whether this
+    caller got it (not when it is done already, or another worker holds its lease)."""
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        now = timezone.now()
+        if event.state in (State.PROCESSED, State.IGNORED):
+            return event, False
+        if event.claimed_until is not None and event.claimed_until > now:
+            return event, False
+        event.claimed_until = now + EVENT_LEASE
+        event.save(update_fields=["claimed_until"])
+        return event, True
+
+
 def process_event(event_id: int) -> WebhookEvent:
     """Act on stored event `event_id`: fetch its entity from Defacto and mirror it.
 
-    The event row is locked while it is processed, so two workers never process it at
-    once; one already PROCESSED or IGNORED is returned as it is. On failure the error
-    and its traceback are saved (in a transaction of their own, since the processing's
-    changes are rolled back) and the exception is raised for the task to retry, except
-    when Defacto answers that it does not know the entity (404): asking again would get
-    the same answer, so the event ends IGNORED at once, the error kept on it.
+    The event is claimed first (a lease on its row, committed), so two workers never
+    process it at once, and the fetches from Defacto run with no transaction or row lock
+    open; each page fetched is applied in a transaction of its own (the mirror's writes
+    are idempotent and never move a status back, so a failure half-way leaves nothing a
+    retry cannot finish). One already PROCESSED or IGNORED, or held by another worker, is
+    returned as it is. On failure the error and its traceback are saved and the exception
+    is raised for the task to retry, except when Defacto answers that it does not know the
+    entity (404): asking again would get the same answer, so the event ends IGNORED at
+    once, the error kept on it.
     """
+    event, claimed = _claim(event_id)
+    if not claimed:
+        return event
     try:
-        with transaction.atomic():
-            event = WebhookEvent.objects.select_for_update().get(pk=event_id)
-            if event.state in (State.PROCESSED, State.IGNORED):
-                return event
-            handler = handler_for(event.event_type)
-            if handler is None or _needs_entity(event):
-                event.state = State.IGNORED
-            else:
-                handler(event)
-                event.state = State.PROCESSED
-            event.attempts += 1
-            event.processed_at = timezone.now()
-            event.error = ""
-            event.traceback = ""
-            event.save(update_fields=["state", "attempts", "processed_at", "error", "traceback"])
-            return event
-    except WebhookEvent.DoesNotExist:
-        raise
+        handler = handler_for(event.event_type)
+        if handler is None or _needs_entity(event):
+            event.state = State.IGNORED
+        else:
+            handler(event)
+            event.state = State.PROCESSED
     except Exception as error:
         if _unknown_at_defacto(error):
             return _record_unknown_entity(event_id, error)
         _record_failure(event_id, error)
         raise
+    event.processed_at = timezone.now()
+    WebhookEvent.objects.filter(pk=event_id).update(
+        state=event.state,
+        attempts=F("attempts") + 1,
+        processed_at=event.processed_at,
+        error="",
+        traceback="",
+        claimed_until=None,
+    )
+    event.refresh_from_db()
+    return event
 
 
 def _unknown_at_defacto(error: BaseException) -> bool:
@@ -310,6 +336,7 @@ def _record_unknown_entity(event_id: int, error: Exception) -> WebhookEvent:
             processed_at=timezone.now(),
             error=_error_text(error),
             traceback="",
+            claimed_until=None,
         )
     logger.info("Webhook event %s ignored: Defacto does not know its entity.", event_id)
     return WebhookEvent.objects.get(pk=event_id)
@@ -323,6 +350,7 @@ def _record_failure(event_id: int, error: Exception) -> None:
             attempts=F("attempts") + 1,
             error=_error_text(error),
             traceback="".join(tracebacks.format_exception(error)),
+            claimed_until=None,
         )
     logger.warning("Webhook event %s failed: %s", event_id, message)
 
@@ -357,7 +385,7 @@ def process_stranded_events(now: datetime | None = None) -> dict[str, int]:
 def reset_for_reprocessing(event: WebhookEvent) -> WebhookEvent:
     """Make a PROCESSED, IGNORED or FAILED event run again (staff asked for it)."""
     WebhookEvent.objects.filter(pk=event.pk).update(
-        state=State.RECEIVED, processed_at=None, error="", traceback=""
+        state=State.RECEIVED, processed_at=None, error="", traceback="", claimed_until=None
     )
     event.refresh_from_db()
     return event

@@ -4,11 +4,13 @@ whatever the payload said; failures are kept on the event and retried."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.utils import timezone as django_timezone
 
 from django_defacto.exceptions import DefactoUnavailable
 from django_defacto.models import (
@@ -253,3 +255,50 @@ def test_a_notification_for_a_loan_defacto_does_not_know_ends_ignored_at_once(
     assert "Defacto does not know" in event.error
     # Asked once, never again: a 404 will not change by retrying.
     assert [call.status for call in contract_adapter.checked("GET", "/loan/")] == [404]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_defacto_is_asked_with_no_transaction_open_and_the_event_claimed(
+    defacto_client, control, contract_adapter, pending_loan
+):
+    control.advance_clock(5)
+    event = stored(notification("Loan.TO_VALIDATE", {"id": pending_loan.defacto_id}))
+    seen: list[tuple[bool, Any]] = []
+    send = contract_adapter.send
+
+    def watching(request, **options):
+        claimed = WebhookEvent.objects.get(pk=event.pk).claimed_until
+        seen.append((connection.in_atomic_block, claimed))
+        return send(request, **options)
+
+    contract_adapter.send = watching  # type: ignore[method-assign]
+    process_event(event.pk)
+
+    assert seen, "the loan was fetched from Defacto"
+    assert all(not in_transaction for in_transaction, _ in seen)
+    assert all(claimed is not None for _, claimed in seen)  # held by this worker meanwhile
+    event.refresh_from_db()
+    assert event.state == State.PROCESSED
+    assert event.claimed_until is None
+    pending_loan.refresh_from_db()
+    assert pending_loan.status == LoanStatus.TO_VALIDATE
+
+
+def test_an_event_another_worker_holds_is_left_to_it_until_its_claim_expires(
+    defacto_client, control, contract_adapter, pending_loan
+):
+    control.advance_clock(5)
+    event = stored(notification("Loan.TO_VALIDATE", {"id": pending_loan.defacto_id}))
+    held_until = django_timezone.now() + timedelta(minutes=5)
+    WebhookEvent.objects.filter(pk=event.pk).update(claimed_until=held_until)
+    asked = len(contract_adapter.exchanges)
+
+    left = process_event(event.pk)
+
+    assert left.state == State.RECEIVED
+    assert len(contract_adapter.exchanges) == asked  # nothing fetched twice
+    # The holder died: once its claim has expired, the next attempt processes it.
+    WebhookEvent.objects.filter(pk=event.pk).update(
+        claimed_until=django_timezone.now() - timedelta(seconds=1)
+    )
+    assert process_event(event.pk).state == State.PROCESSED
