@@ -31,7 +31,8 @@ def _timed_sync(world: World) -> tuple[float, list[int], int]:
 
 def run(world: World) -> list[Figure]:
     from django_defacto.models import Loan
-    from django_defacto.services.sync import DEFAULT_PAGE_SIZE, sync_loans
+    from django_defacto.services.sync import sync_loans
+    from django_defacto.support.paging import DEFACTO_PAGE_SIZE as DEFAULT_PAGE_SIZE
 
     _timed_sync(world)  # warm-up: imports, caches, the database's plans
     seconds, per_page, requests = _timed_sync(world)

@@ -20,6 +20,7 @@ from ..conf import get_adapter
 from ..exceptions import DefactoServiceError, SellerNotFound
 from ..models import Borrower, CreditLine
 from ..services import borrowers as borrower_services
+from ..support.formatting import money
 from ..tasks.bulk_actions import enroll_borrowers, record_terms_acceptances, refresh_borrowers
 from . import display
 from .actions import BulkAction, confirm_and_run, status_now
@@ -68,8 +69,8 @@ def _refresh_outcome(borrower: Borrower) -> str:
         return gettext("%(status)s; no credit line yet") % {"status": status_now(borrower)}
     return gettext("%(status)s; credit line %(used)s used, %(available)s available") % {
         "status": status_now(borrower),
-        "used": display.money(line.used_amount, line.currency),
-        "available": display.money(line.balance_available, line.currency),
+        "used": money(line.used_amount, line.currency),
+        "available": money(line.balance_available, line.currency),
     }
 
 
@@ -168,7 +169,7 @@ class BorrowerAdmin(MirrorAdmin):
         available = borrower.line_balance_available
         currency = borrower.line_currency
         used = max(pool - available, 0)
-        return f"{display.money(used, currency)} / {display.money(available, currency)}"
+        return f"{money(used, currency)} / {money(available, currency)}"
 
     # ---- actions --------------------------------------------------------------------
 

@@ -6,9 +6,6 @@ issue, unknown), so a status Defacto adds later still shows, as "unknown".
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -23,8 +20,6 @@ from ..models.statuses import (
     PaymentStatus,
 )
 
-EMPTY = "-"
-
 AWAITING = "awaiting"
 APPROVED = "approved"
 PAID = "paid"
@@ -32,14 +27,6 @@ CLOSED = "closed"
 DECLINED = "declined"
 ISSUE = "issue"
 UNKNOWN = "unknown"
-
-
-def money(cents: int | None, currency: str = "EUR") -> str:
-    """`150000, "EUR"` as `1,500.00 EUR` (grouped as the active locale groups)."""
-    if cents is None:
-        return EMPTY
-    amount = Decimal(cents).scaleb(-2)
-    return f"{number_format(amount, 2, force_grouping=True)} {currency}"
 
 
 def loan_family(status: str) -> str:

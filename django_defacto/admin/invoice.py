@@ -21,6 +21,7 @@ from ..exceptions import DefactoServiceError, NotEligible
 from ..models import Invoice, Loan, LoanStatus
 from ..services import eligibility as eligibility_services
 from ..services import loans as loan_services
+from ..support.formatting import money
 from . import display
 from .actions import CONFIRMED
 from .base import MirrorAdmin, MirrorInline
@@ -45,11 +46,11 @@ def reasons_in_words(reasons: list[Any]) -> str:
 def quote_in_words(quote: Any) -> dict[str, str]:
     if quote is None:
         return {}
-    cost = "" if quote.cost is None else display.money(quote.cost, quote.currency)
+    cost = "" if quote.cost is None else money(quote.cost, quote.currency)
     # 0.07000 as "0.07": the rate as Defacto states it, a percentage per day.
     rate = "" if quote.daily_rate is None else f"{quote.daily_rate.normalize():f}"
     return {
-        "quote_amount": display.money(quote.amount, quote.currency),
+        "quote_amount": money(quote.amount, quote.currency),
         "cost": cost,
         "daily_rate": rate,
     }
@@ -75,7 +76,7 @@ class LoanInline(MirrorInline):
 
     @admin.display(description=_("amount"))
     def amount_display(self, loan: Loan) -> str:
-        return display.money(loan.amount, loan.currency)
+        return money(loan.amount, loan.currency)
 
 
 @admin.register(Invoice)
@@ -143,11 +144,11 @@ class InvoiceAdmin(MirrorAdmin):
 
     @admin.display(description=_("total"), ordering="total_amount")
     def total_display(self, invoice: Invoice) -> str:
-        return display.money(invoice.total_amount, invoice.currency)
+        return money(invoice.total_amount, invoice.currency)
 
     @admin.display(description=_("left to pay"))
     def to_pay_display(self, invoice: Invoice) -> str:
-        return display.money(invoice.to_pay_amount, invoice.currency)
+        return money(invoice.to_pay_amount, invoice.currency)
 
     # ---- "Cash in now for a marketplace invoice" ------------------------------------
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Loan, LoanEvent, Payment
 from ..services import denial_reasons
 from ..services import loans as loan_services
+from ..support.formatting import money
 from ..tasks.bulk_actions import (
     cancel_loans,
     change_repayment_dates,
@@ -166,7 +167,7 @@ class PaymentInline(MirrorInline):
 
     @admin.display(description=_("amount"))
     def amount_display(self, payment: Payment) -> str:
-        return display.money(payment.amount, payment.currency)
+        return money(payment.amount, payment.currency)
 
 
 @admin.register(Loan)
@@ -283,15 +284,15 @@ class LoanAdmin(MirrorAdmin):
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, loan: Loan) -> str:
-        return display.money(loan.amount, loan.currency)
+        return money(loan.amount, loan.currency)
 
     @admin.display(description=_("estimated fees"))
     def fees_display(self, loan: Loan) -> str:
-        return display.money(loan.fees_estimated, loan.currency)
+        return money(loan.fees_estimated, loan.currency)
 
     @admin.display(description=_("repaid"))
     def repaid_display(self, loan: Loan) -> str:
-        return display.money(loan.repaid_amount, loan.currency)
+        return money(loan.repaid_amount, loan.currency)
 
     @admin.display(description=_("seller"), ordering="borrower__name")
     def seller(self, loan: Loan) -> str:

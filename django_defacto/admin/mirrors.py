@@ -7,6 +7,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Bill, CreditLine, Payment
+from ..support.formatting import money
 from . import display
 from .base import MirrorAdmin
 
@@ -30,19 +31,19 @@ class CreditLineAdmin(MirrorAdmin):
 
     @admin.display(description=_("limit"), ordering="pool_amount")
     def pool_display(self, line: CreditLine) -> str:
-        return display.money(line.pool_amount, line.currency)
+        return money(line.pool_amount, line.currency)
 
     @admin.display(description=_("used"))
     def used_display(self, line: CreditLine) -> str:
-        return display.money(line.used_amount, line.currency)
+        return money(line.used_amount, line.currency)
 
     @admin.display(description=_("available"), ordering="balance_available")
     def available_display(self, line: CreditLine) -> str:
-        return display.money(line.balance_available, line.currency)
+        return money(line.balance_available, line.currency)
 
     @admin.display(description=_("pending"))
     def pending_display(self, line: CreditLine) -> str:
-        return display.money(line.balance_pending + line.balance_pending_validation, line.currency)
+        return money(line.balance_pending + line.balance_pending_validation, line.currency)
 
 
 @admin.register(Payment)
@@ -68,7 +69,7 @@ class PaymentAdmin(MirrorAdmin):
 
     @admin.display(description=_("amount"), ordering="amount")
     def amount_display(self, payment: Payment) -> str:
-        return display.money(payment.amount, payment.currency)
+        return money(payment.amount, payment.currency)
 
 
 @admin.register(Bill)
@@ -92,4 +93,4 @@ class BillAdmin(MirrorAdmin):
 
     @admin.display(description=_("amount to pay"), ordering="to_pay_amount")
     def amount_display(self, bill: Bill) -> str:
-        return display.money(bill.to_pay_amount, bill.currency)
+        return money(bill.to_pay_amount, bill.currency)

@@ -18,22 +18,16 @@ from ..services.financing import Financing
 from ..services.offers import Offer
 from ..services.presenting import (
     LOAN_STAGES,
-    day_of,
     loan_stage,
-    moment_of,
     rate_text,
     reasons_body,
     repayment_instructions,
     status_label,
 )
+from ..support.formatting import iso_day, moment_of
 
 # Far beyond any invoice, and within a 64-bit column: larger numbers are typos.
 AMOUNT_LIMIT = 10**15
-
-
-def iso_day(moment: Any) -> str | None:
-    day = day_of(moment)
-    return day.isoformat() if day else None
 
 
 def iso_moment(moment: Any) -> str | None:

@@ -8,7 +8,6 @@ when an earlier attempt created it although its answer was lost.
 from __future__ import annotations
 
 from datetime import datetime
-from datetime import timezone as dt_timezone
 from typing import Any
 
 from django.db import transaction
@@ -23,6 +22,8 @@ from ..conf import get_adapter, get_client
 from ..exceptions import BorrowerIdentifierTaken, EnrollmentIncomplete, SellerNotFound
 from ..models import Borrower, CreditLine
 from ..models.statuses import BorrowerStatus
+from ..support.formatting import defacto_moment
+from ..support.paging import DEFACTO_PAGE_SIZE
 from .client_errors import defacto_call, defacto_said, service_error
 from .mirror import update_fields
 from .records import apply_borrower, apply_credit_line_page
@@ -50,15 +51,6 @@ MISSING_ITEMS = {
     "owner": _("the legal representative's details"),
     "address": _("the company's address"),
 }
-
-PAGE_SIZE = 100
-
-
-def iso(moment: datetime) -> str:
-    """An aware datetime as Defacto's ISO 8601, in UTC."""
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment.astimezone(dt_timezone.utc).isoformat()
 
 
 def borrower_for_seller(seller: Any) -> Borrower | None:
@@ -107,7 +99,7 @@ def _creation_body(borrower: Borrower, profile: SellerProfile) -> dict[str, Any]
     if iban:
         body["account_number"] = iban
     if borrower.terms_accepted_at is not None:
-        body["signed_at"] = iso(borrower.terms_accepted_at)
+        body["signed_at"] = defacto_moment(borrower.terms_accepted_at)
     return body
 
 
@@ -221,7 +213,9 @@ def record_terms_acceptance(borrower: Borrower, accepted_at: datetime | None = N
     if borrower.status != BorrowerStatus.TO_SIGN and borrower.signed_at is not None:
         return borrower
     with defacto_call(gettext("sign Defacto's terms for the seller")):
-        payload = get_client().borrowers.sign(borrower.defacto_id, {"signed_at": iso(accepted_at)})
+        payload = get_client().borrowers.sign(
+            borrower.defacto_id, {"signed_at": defacto_moment(accepted_at)}
+        )
     return apply_borrower(payload, local=borrower).instance
 
 
@@ -252,7 +246,7 @@ def refresh_credit_lines(borrower: Borrower) -> list[CreditLine]:
     if borrower.identifier:
         with defacto_call(gettext("refresh the seller's credit lines")):
             pages = get_client().credit_lines.list(
-                borrower=borrower.identifier, page_size=PAGE_SIZE
+                borrower=borrower.identifier, page_size=DEFACTO_PAGE_SIZE
             )
             for page in pages.pages():
                 apply_credit_line_page(page)

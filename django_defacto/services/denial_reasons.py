@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from ..client import DefactoError, NotFoundError
 from ..conf import DefactoConfigurationError, defacto_settings, get_client
 from ..models import Loan, LoanStatus
-from .task_queue import queue_task
+from ..support.task_queue import queue_task
 
 logger = logging.getLogger("django_defacto.denial_reasons")
 

@@ -10,8 +10,8 @@ from django.dispatch import Signal
 from .. import signals
 from ..models import Borrower, Loan
 from ..models.statuses import LOAN_APPROVED, LOAN_DISBURSED, BorrowerStatus, LoanStatus
+from ..support.task_queue import queue_task
 from .mirror import Applied
-from .task_queue import queue_task
 
 
 def send_on_commit(signal: Signal, sender: type, **kwargs: Any) -> None:

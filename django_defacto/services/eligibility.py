@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from ..conf import defacto_settings, get_adapter
 from ..models import Borrower, CreditLine, Invoice, Loan
 from ..models.statuses import BORROWER_CAN_BORROW, LOAN_RELEASES_INVOICE, BorrowerStatus
+from ..support.formatting import money
 from .borrowers import borrower_for_seller, credit_lines_of, current_credit_line
 
 MAX_LOAN_AMOUNT = 20_000_000  # cents: 200,000 EUR
@@ -99,10 +100,6 @@ def default_repayment_date(due_at: datetime | None, now: datetime | None = None)
     if due_at is not None and repayment_date_in_bounds(now, due_at):
         return due_at
     return now + timedelta(days=defacto_settings().default_repayment_days)
-
-
-def money(cents: int, currency: str) -> str:
-    return f"{Decimal(cents) / 100:,.2f} {currency}"
 
 
 def active_loan_for(invoice_key: str) -> Loan | None:

@@ -25,9 +25,9 @@ from django.utils.translation import gettext
 
 from ..exceptions import IdempotencyKeyReused, InvoiceNotFound, NotEligible
 from ..models import Borrower, Loan
+from ..support.formatting import day_of
 from .borrowers import borrower_for_seller
 from .loans import cash_in_now
-from .presenting import day_of
 from .seller_scope import seller_invoice
 
 MAX_KEY_LENGTH = 255

@@ -27,7 +27,8 @@ from ..exceptions import (
 )
 from ..models import Loan, LoanStatus
 from ..models.statuses import LOAN_APPROVED, LOAN_AWAITING_DECISION, LOAN_DISBURSED
-from .borrowers import PAGE_SIZE, iso
+from ..support.formatting import defacto_moment
+from ..support.paging import DEFACTO_PAGE_SIZE
 from .client_errors import defacto_call, service_error
 from .eligibility import MAX_LOAN_DAYS, MIN_LOAN_DAYS, loan_days, repayment_bounds
 from .records import apply_loan, apply_payment_page, record_loan_events
@@ -161,7 +162,9 @@ def change_repayment_date(loan: Loan, to_repay_at: datetime) -> Loan:
     if not loan.defacto_id:
         raise _not_at_defacto_yet(loan, action)
     try:
-        payload = get_client().loans.update(loan.defacto_id, {"to_repay_at": iso(to_repay_at)})
+        payload = get_client().loans.update(
+            loan.defacto_id, {"to_repay_at": defacto_moment(to_repay_at)}
+        )
     except DefactoError as error:
         refused = InvalidRepaymentDate if _about_the_date(error) else LoanActionRefused
         _refresh_quietly(loan)
@@ -182,6 +185,6 @@ def refresh_loan(loan: Loan) -> Loan:
         loan = apply_loan(client.loans.get(defacto_id)).instance
         for page in client.loans.events(defacto_id).pages():
             record_loan_events(loan, page)
-        for page in client.payments.list(loan_id=defacto_id, page_size=PAGE_SIZE).pages():
+        for page in client.payments.list(loan_id=defacto_id, page_size=DEFACTO_PAGE_SIZE).pages():
             apply_payment_page(page)
     return loan

@@ -39,7 +39,8 @@ from ..exceptions import (
 )
 from ..models import Borrower, Invoice, Loan, LoanStatus
 from ..models.payloads import aware_datetime
-from .borrowers import PAGE_SIZE, iso
+from ..support.formatting import defacto_moment
+from ..support.paging import DEFACTO_PAGE_SIZE
 from .client_errors import (
     DEFINITE_REFUSALS,
     defacto_call,
@@ -171,8 +172,8 @@ def _loan_body(loan: Loan, host_invoice: Any | None, to_pay_at: datetime) -> dic
         "amount": loan.amount,
         "currency": loan.currency,
         "loan_to": {"account_number": iban, "account_number_type": "iban"},
-        "to_pay_at": iso(to_pay_at),
-        "to_repay_at": iso(loan.to_repay_at),
+        "to_pay_at": defacto_moment(to_pay_at),
+        "to_repay_at": defacto_moment(loan.to_repay_at),
         "metadata": {LOCAL_LOAN_METADATA_KEY: str(loan.id)},
         "wait_for_validation": loan.wait_for_validation,
         "auto_validate": loan.auto_validate,
@@ -411,7 +412,7 @@ def find_request_at_defacto(loan: Loan) -> dict[str, Any] | None:
     (newest first, back to the day before the request) by the request's id in its
     metadata; None when Defacto lists none. Raises `DefactoServiceError` when Defacto
     cannot be asked."""
-    filters: dict[str, Any] = {"sort_by": "created_at:desc", "page_size": PAGE_SIZE}
+    filters: dict[str, Any] = {"sort_by": "created_at:desc", "page_size": DEFACTO_PAGE_SIZE}
     if loan.borrower_identifier:
         filters["borrower"] = loan.borrower_identifier
     oldest = loan.requested_at - SEARCH_MARGIN

@@ -39,9 +39,9 @@ from ..adapter import SellerNotification
 from ..conf import defacto_settings, get_adapter
 from ..models import Loan, LoanStatus
 from ..models.statuses import LOAN_DECIDED
+from ..support.formatting import iso_day, money
 from .denial_reasons import denial_reason_text, fetch_missing_denial_texts
 from .dispatch import send_on_commit
-from .eligibility import money
 from .mirror import update_fields
 
 logger = logging.getLogger("django_defacto.notifications")
@@ -61,7 +61,7 @@ def _invoice_number(loan: Loan) -> str:
 
 
 def _day(moment: Any) -> str:
-    return timezone.localtime(moment).date().isoformat() if moment else ""
+    return iso_day(moment) or ""
 
 
 def notification_key(loan: Loan, status: str) -> str:

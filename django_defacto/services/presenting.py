@@ -8,18 +8,17 @@ the marketplace share them, so a loan is "paid" or "declined" the same way every
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any
 
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext
 
 from ..exceptions import NotEligible
 from ..models import Loan, LoanStatus
 from ..models.statuses import LOAN_DISBURSED
-from .eligibility import Quote, Reason, money
+from ..support.formatting import day_of, money
+from .eligibility import Quote, Reason
 
 S = LoanStatus
 
@@ -100,25 +99,6 @@ def _reason_code(reason: Any) -> str:
 def reasons_body(reasons: Iterable[Any]) -> list[dict[str, str]]:
     """Reasons (`Reason`s or `(code, message)` pairs) as `{"code", "message"}` items."""
     return [{"code": str(code), "message": str(message)} for code, message in reasons]
-
-
-@overload
-def day_of(moment: datetime) -> date: ...
-@overload
-def day_of(moment: None) -> None: ...
-@overload
-def day_of(moment: datetime | None) -> date | None: ...
-def day_of(moment: datetime | None) -> date | None:
-    """The calendar day of a moment, in the marketplace's time zone."""
-    if moment is None:
-        return None
-    return timezone.localdate(moment) if timezone.is_aware(moment) else moment.date()
-
-
-def moment_of(day: date) -> datetime:
-    """A day as a moment: noon in the marketplace's time zone, which is the same day in
-    UTC (the day Defacto counts) for every European time zone."""
-    return timezone.make_aware(datetime.combine(day, time(12)))
 
 
 def rate_text(rate: Decimal | None) -> str | None:

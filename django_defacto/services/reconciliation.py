@@ -27,7 +27,13 @@ from ..models.statuses import LOAN_FLOW, LOAN_OPEN
 from ..models.webhook_event import WebhookEventState
 from . import records
 from .loans import reconcile_loan_request
-from .sync import SyncReport, previous_calendar_month, sync_bills, sync_credit_lines
+from .sync import (
+    SyncReport,
+    previous_calendar_month,
+    sync_bills,
+    sync_credit_lines,
+    through_the_first,
+)
 
 logger = logging.getLogger("django_defacto.reconciliation")
 
@@ -166,9 +172,7 @@ def sync_monthly_bills(now: datetime | None = None) -> SyncReport | None:
     if not bills_due(now):
         return None
     start, end = previous_calendar_month(now)
-    # Defacto documents `end_date` as "lower than": a day more keeps the bill whose period
-    # ends exactly on the 1st.
-    return sync_bills(start=start, end=end + timedelta(days=1))
+    return sync_bills(start=start, end=through_the_first(end))
 
 
 def purge_webhook_events(now: datetime | None = None) -> int:

@@ -38,13 +38,13 @@ from ..client import (
 from ..conf import get_client
 from ..models import Borrower
 from ..models.statuses import LOAN_DISBURSED, LoanStatus
+from ..support.paging import DEFACTO_PAGE_SIZE
 from . import records
 from .mirror import Applied, PageResult, Payload
 
 logger = logging.getLogger("django_defacto.sync")
 
 #: Asked of every list endpoint unless the caller passes its own `page_size`.
-DEFAULT_PAGE_SIZE = 100
 #: Loans named in one `GET /payments?loan_id=...` request; keeps the URL a few kB long.
 PAYMENT_LOOKUP_BATCH = 100
 #: Loan statuses in which money has moved or is moving, so payments may exist.
@@ -115,7 +115,7 @@ def _log_failure(kind: str, payload: Any, error: BaseException) -> None:
 
 
 def _with_page_size(filters: dict[str, Any]) -> dict[str, Any]:
-    return {"page_size": DEFAULT_PAGE_SIZE, **filters}
+    return {"page_size": DEFACTO_PAGE_SIZE, **filters}
 
 
 def _pages(report: SyncReport, listing: ListIterator, what: str) -> Iterator[list[dict[str, Any]]]:
@@ -209,7 +209,7 @@ def _sync_payments_of(report: SyncReport, applied: list[Applied]) -> None:
     client = get_client()
     for start in range(0, len(loan_ids), PAYMENT_LOOKUP_BATCH):
         batch = loan_ids[start : start + PAYMENT_LOOKUP_BATCH]
-        listing = client.payments.list(loan_id=batch, page_size=DEFAULT_PAGE_SIZE)
+        listing = client.payments.list(loan_id=batch, page_size=DEFACTO_PAGE_SIZE)
         payments = SyncReport("payments")
         for page in _pages(payments, listing, "the loans' payments"):
             _apply(payments, page, records.apply_payment_page)
@@ -273,7 +273,7 @@ def sync_borrowers(*, on_page: ProgressCallback | None = None) -> SyncReport:
     are counted as `skipped`: a borrower row belongs to one of the marketplace's sellers,
     which a Defacto payload cannot name."""
     report = SyncReport("borrowers")
-    listing = get_client().borrowers.list(page_size=DEFAULT_PAGE_SIZE)
+    listing = get_client().borrowers.list(page_size=DEFACTO_PAGE_SIZE)
     for page in _pages(report, listing, "borrowers"):
         _apply(report, _enrolled_here(report, page), records.apply_borrower_page)
         if on_page is not None:
@@ -290,6 +290,13 @@ def previous_calendar_month(now: datetime | None = None) -> tuple[datetime, date
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     end = datetime(moment.year, moment.month, 1, tzinfo=timezone.utc)
     return (end - timedelta(days=1)).replace(day=1), end
+
+
+def through_the_first(end: datetime) -> datetime:
+    """The `end_date` to ask for a month ending on the 1st: Defacto documents `end_date`
+    as "lower than", so a day more keeps the bill whose period ends exactly on the 1st,
+    whichever way the boundary is compared."""
+    return end + timedelta(days=1)
 
 
 def _as_datetime(value: date | datetime) -> datetime:
@@ -312,9 +319,7 @@ def sync_bills(
     """
     if start is None and end is None:
         period_start, period_end = previous_calendar_month()
-        # Defacto documents `end_date` as "lower than": a day more keeps the bill whose
-        # period ends exactly on the 1st, whichever way the boundary is compared.
-        period_end += timedelta(days=1)
+        period_end = through_the_first(period_end)
     elif start is None:
         assert end is not None  # both None is the case above
         period_end = _as_datetime(end)
@@ -325,6 +330,6 @@ def sync_bills(
     listing = get_client().bills.list(
         start_date=period_start.isoformat(),
         end_date=period_end.isoformat(),
-        page_size=DEFAULT_PAGE_SIZE,
+        page_size=DEFACTO_PAGE_SIZE,
     )
     return _sync(SyncReport("bills"), listing, "bills", records.apply_bill_page, on_page)

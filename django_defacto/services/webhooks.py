@@ -28,12 +28,15 @@ from ..conf import DefactoConfigurationError, defacto_settings, get_client
 from ..models import Borrower, CreditLine, Loan, Payment, WebhookEvent
 from ..models.payloads import aware_datetime, text
 from ..models.webhook_event import WebhookEventState
+from ..support.paging import DEFACTO_PAGE_SIZE
+from ..support.webhook_urls import (
+    masked_url as masked_url,  # the commands show subscriptions with it
+)
+from ..support.webhook_urls import with_token, without_token
 from . import records
-from .borrowers import PAGE_SIZE, refresh_borrower, refresh_credit_lines
+from .borrowers import refresh_borrower, refresh_credit_lines
 from .client_errors import defacto_call
 from .loan_actions import refresh_loan
-from .webhook_urls import masked_url as masked_url  # the commands show subscriptions with it
-from .webhook_urls import with_token, without_token
 
 logger = logging.getLogger("django_defacto.webhooks")
 
@@ -173,7 +176,7 @@ def _process_payment(event: WebhookEvent) -> None:
     loan_id = Payment.columns_from_payload(_entity_state(event))["loan_defacto_id"]
     filters: dict[str, Any] = {"loan_id": loan_id} if loan_id else {"id": [event.entity_id]}
     with defacto_call(gettext("fetch the loan's payments from Defacto")):
-        for page in get_client().payments.list(page_size=PAGE_SIZE, **filters).pages():
+        for page in get_client().payments.list(page_size=DEFACTO_PAGE_SIZE, **filters).pages():
             records.apply_payment_page(page)
 
 

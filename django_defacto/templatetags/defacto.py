@@ -18,14 +18,14 @@ from django import template
 from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from ..conf import defacto_settings, get_adapter
-from ..services.eligibility import check_eligibility, money
+from ..services.eligibility import check_eligibility
 from ..services.presenting import consent_text
+from ..support.formatting import iso_day, money
 
 register = template.Library()
 
@@ -77,7 +77,7 @@ def dom_id(ref: str) -> str:
 
 
 def _day(moment: Any) -> str:
-    return timezone.localdate(moment).isoformat()
+    return iso_day(moment) or ""
 
 
 def _request_seller(context: template.Context) -> tuple[bool, Any]:

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.crypto import constant_time_compare
 
 from ..conf import defacto_settings
-from ..services.webhook_urls import TOKEN_PARAMETER
+from ..support.webhook_urls import TOKEN_PARAMETER
 
 
 class InvalidWebhookToken(SuspiciousOperation):

@@ -16,7 +16,7 @@ import re
 from collections.abc import MutableMapping
 from urllib.parse import parse_qsl, urlsplit
 
-from ..services.webhook_urls import TOKEN_PARAMETER, masked_url
+from ..support.webhook_urls import TOKEN_PARAMETER, masked_url
 
 __all__ = ["MaskWebhookToken", "mask_tokens"]
 

@@ -22,8 +22,9 @@ from django_defacto.sandbox.control import SandboxControl
 from django_defacto.sandbox.scenarios import REJECT, SUCCESS, scenario_iban
 from django_defacto.services import borrowers, loans
 from django_defacto.services.denial_reasons import loan_denial_text
-from django_defacto.services.eligibility import check_eligibility, money
+from django_defacto.services.eligibility import check_eligibility
 from django_defacto.services.sync import sync_bills, sync_loans
+from django_defacto.support.formatting import money
 
 from .demo_data import siren
 from .models import Buyer, Invoice, Seller
