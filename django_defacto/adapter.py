@@ -9,7 +9,7 @@ foreign key: the app stores a string key that the adapter writes (`seller_key`,
 
 from __future__ import annotations
 
-import base64
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -152,33 +152,20 @@ class MarketplaceAdapter:
         return ()
 
     def invoice_payload(self, invoice: Any) -> dict[str, Any]:
-        """The invoice as Defacto's `invoices[]` item of POST /loans (PDF in base64)."""
+        """Deprecated: django-defacto writes Defacto's format itself
+        (`django_defacto.services.wire.invoice_item`). Overriding it still works, with a
+        DeprecationWarning, until a later minor version."""
+        from .services.wire import invoice_creation
+
+        warnings.warn(
+            "MarketplaceAdapter.invoice_payload is deprecated: use "
+            "django_defacto.services.wire.invoice_item(invoice).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         details = self.invoice_details(invoice)
         seller = self.seller_profile(self.invoice_seller(invoice))
-        payload: dict[str, Any] = {
-            "invoice_number": details.number,
-            "currency": details.currency,
-            "total_amount": details.total_amount,
-            "issued_at": details.issued_at.isoformat(),
-            "due_at": details.due_at.isoformat(),
-            "buyer": {
-                "identifier": details.buyer.identifier,
-                "identifier_type": details.buyer.identifier_type,
-                "name": details.buyer.name,
-            },
-            "seller": {
-                "identifier": seller.legal_identifier,
-                "identifier_type": seller.identifier_type,
-                "name": seller.name,
-            },
-            "to_account": {"account_number": details.payee_iban, "account_number_type": "iban"},
-            "document": base64.b64encode(self.invoice_pdf(invoice)).decode("ascii"),
-        }
-        for name in ("net_amount", "tax_amount", "to_pay_amount"):
-            value = getattr(details, name)
-            if value is not None:
-                payload[name] = value
-        return payload
+        return invoice_creation(details, seller, self.invoice_pdf(invoice))
 
     # ---- notifications ---------------------------------------------------------------
 

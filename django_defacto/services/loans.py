@@ -58,6 +58,7 @@ from .records import (
     apply_loan,
     local_loan_id,
 )
+from .wire import invoice_item
 
 __all__ = [
     "cancel_loan",
@@ -183,7 +184,7 @@ def _loan_body(loan: Loan, host_invoice: Any | None, to_pay_at: datetime) -> dic
     if invoice is not None and invoice.defacto_id:
         body["invoice_ids"] = [invoice.defacto_id]
     elif host_invoice is not None and invoice is not None:
-        item = get_adapter().invoice_payload(host_invoice)
+        item = invoice_item(host_invoice)
         item["metadata"] = {
             **(item.get("metadata") or {}),
             LOCAL_INVOICE_METADATA_KEY: str(invoice.pk),

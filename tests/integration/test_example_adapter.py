@@ -12,6 +12,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from django_defacto.conf import get_adapter
 from django_defacto.contract import openapi_spec
 from django_defacto.sandbox.scenarios import SUCCESS, scenario_of_iban
+from django_defacto.services.wire import invoice_item
 from example_project.marketplace.demo_data import seed_demo
 from example_project.marketplace.models import Invoice, Seller
 
@@ -36,7 +37,7 @@ def invoice_creation_errors(payload: dict) -> list[str]:
 def test_a_seeded_invoice_payload_is_a_valid_invoice_creation():
     adapter = get_adapter()
     for invoice in Invoice.objects.select_related("seller", "buyer"):
-        payload = adapter.invoice_payload(invoice)
+        payload = invoice_item(invoice, adapter)
         assert invoice_creation_errors(payload) == []
         properties = openapi_spec()["components"]["schemas"]["APIRequiredInvoiceCreation"]
         assert set(payload) <= set(properties["properties"])
@@ -51,7 +52,7 @@ def test_a_seeded_invoice_payload_is_a_valid_invoice_creation():
 
 
 def test_the_schema_check_catches_a_broken_payload():
-    payload = get_adapter().invoice_payload(Invoice.objects.first())
+    payload = invoice_item(Invoice.objects.first())
     assert invoice_creation_errors({**payload, "due_at": "in thirty days"}) != []
     assert invoice_creation_errors({**payload, "total_amount": "1500.00"}) != []
     assert invoice_creation_errors({k: v for k, v in payload.items() if k != "document"}) != []
@@ -59,7 +60,7 @@ def test_the_schema_check_catches_a_broken_payload():
 
 def test_the_invoice_pdf_shows_its_number_parties_and_total():
     invoice = Invoice.objects.get(number="ATL-0001")
-    pdf = base64.b64decode(get_adapter().invoice_payload(invoice)["document"])
+    pdf = base64.b64decode(invoice_item(invoice)["document"])
     assert b"Invoice ATL-0001" in pdf
     assert invoice.seller.legal_identifier.encode() in pdf
     assert (
@@ -120,10 +121,23 @@ def test_defacto_accepts_a_loan_request_for_a_seeded_invoice(defacto_client):
             "loan_to": {"account_number": seller.iban},
             "to_pay_at": now.isoformat(),
             "to_repay_at": (now + timedelta(days=30)).isoformat(),
-            "invoices": [adapter.invoice_payload(invoice)],
+            "invoices": [invoice_item(invoice, adapter)],
             "wait_for_validation": True,
         }
     )
     assert scenario_of_iban(seller.iban) == SUCCESS
     assert loan["amount"] == invoice.total_amount
     assert loan["status"] == "TO_VALIDATE"
+
+
+def test_an_adapter_that_still_writes_defactos_format_is_used_with_a_deprecation_warning():
+    invoice = Invoice.objects.first()
+
+    class OldAdapter(type(get_adapter())):  # type: ignore[misc]
+        def invoice_payload(self, invoice):
+            return {**invoice_item(invoice), "invoice_number": "WRITTEN-BY-THE-HOST"}
+
+    with pytest.warns(DeprecationWarning, match="invoice_payload is deprecated"):
+        item = invoice_item(invoice, OldAdapter())
+
+    assert item["invoice_number"] == "WRITTEN-BY-THE-HOST"
