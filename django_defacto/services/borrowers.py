@@ -24,6 +24,7 @@ from ..models import Borrower, CreditLine
 from ..models.statuses import BorrowerStatus
 from ..support.formatting import defacto_moment
 from ..support.paging import DEFACTO_PAGE_SIZE
+from . import host_answers
 from .client_errors import defacto_call, defacto_said, service_error
 from .mirror import update_fields
 from .records import apply_borrower, apply_credit_line_page
@@ -54,8 +55,9 @@ MISSING_ITEMS = {
 
 
 def borrower_for_seller(seller: Any) -> Borrower | None:
-    """The seller's local borrower row (enrolled or not), or None."""
-    return Borrower.objects.filter(seller_key=get_adapter().seller_key(seller)).first()
+    """The seller's local borrower row (enrolled or not), or None (read once per
+    `host_answers.asked_once()` block)."""
+    return host_answers.borrower_for_seller(seller)
 
 
 def _local_borrower(

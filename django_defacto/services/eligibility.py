@@ -20,10 +20,11 @@ from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from ..conf import defacto_settings, get_adapter
+from ..conf import defacto_settings
 from ..models import Borrower, CreditLine, Invoice, Loan
 from ..models.statuses import BORROWER_CAN_BORROW, LOAN_RELEASES_INVOICE, BorrowerStatus
 from ..support.formatting import money
+from . import host_answers
 from .borrowers import borrower_for_seller, credit_lines_of, current_credit_line
 
 MAX_LOAN_AMOUNT = 20_000_000  # cents: 200,000 EUR
@@ -253,9 +254,8 @@ def check_eligibility(
     repaid on `to_repay_at` (default: its due date when Defacto accepts it), with every
     reason it cannot and a quote. Reads the local mirror only; keep it fresh with
     `refresh_borrower`, `refresh_credit_lines` or the syncs."""
-    adapter = get_adapter()
-    details = adapter.invoice_details(host_invoice)
-    borrower = borrower_for_seller(adapter.invoice_seller(host_invoice))
+    details = host_answers.invoice_details(host_invoice)
+    borrower = borrower_for_seller(host_answers.invoice_seller(host_invoice))
     line = current_credit_line(borrower) if borrower is not None else None
     now = timezone.now()
     currency = details.currency  # normalised by InvoiceDetails ("eur" is "EUR")
@@ -265,7 +265,7 @@ def check_eligibility(
     elif timezone.is_naive(to_repay_at):
         to_repay_at = timezone.make_aware(to_repay_at)
     reasons = _borrower_reasons(borrower, line)
-    loan = active_loan_for(adapter.invoice_key(host_invoice))
+    loan = active_loan_for(host_answers.invoice_key(host_invoice))
     if loan is not None:
         reasons.append(
             Reason(

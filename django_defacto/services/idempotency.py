@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from ..exceptions import IdempotencyKeyReused, InvoiceNotFound, NotEligible
 from ..models import Borrower, Loan
 from ..support.formatting import day_of
+from . import host_answers
 from .borrowers import borrower_for_seller
 from .loans import cash_in_now
 from .seller_scope import seller_invoice
@@ -109,28 +110,31 @@ def request_loan(
     amount or repayment date), and whatever `cash_in_now` raises (`NotEligible`,
     `AlreadyFinanced`, `DefactoUnavailable`).
     """
-    fingerprint = request_fingerprint(invoice_ref, amount, to_repay_at) if idempotency_key else ""
-    borrower = borrower_for_seller(seller)
-    existing = _replay(borrower, idempotency_key, invoice_ref, fingerprint)
-    if existing is not None:
-        return LoanRequest(existing, created=False)
-    invoice = seller_invoice(seller, invoice_ref)
-    if invoice is None:
-        raise InvoiceNotFound(gettext("There is no such invoice among yours."))
-    try:
-        loan = cash_in_now(
-            invoice,
-            requested_by=requested_by,
-            amount=amount,
-            to_repay_at=to_repay_at,
-            idempotency_key=idempotency_key,
-            idempotency_fingerprint=fingerprint,
+    with host_answers.asked_once():
+        fingerprint = (
+            request_fingerprint(invoice_ref, amount, to_repay_at) if idempotency_key else ""
         )
-    except NotEligible:
-        # A request with the same key may have saved its loan between the lookup above
-        # and this one's insert: that loan is the answer, not "already financed".
-        existing = _replay(borrower_for_seller(seller), idempotency_key, invoice_ref, fingerprint)
+        borrower = borrower_for_seller(seller)
+        existing = _replay(borrower, idempotency_key, invoice_ref, fingerprint)
         if existing is not None:
             return LoanRequest(existing, created=False)
-        raise
-    return LoanRequest(loan, created=True)
+        invoice = seller_invoice(seller, invoice_ref)
+        if invoice is None:
+            raise InvoiceNotFound(gettext("There is no such invoice among yours."))
+        try:
+            loan = cash_in_now(
+                invoice,
+                requested_by=requested_by,
+                amount=amount,
+                to_repay_at=to_repay_at,
+                idempotency_key=idempotency_key,
+                idempotency_fingerprint=fingerprint,
+            )
+        except NotEligible:
+            # A request with the same key may have saved its loan between the lookup above
+            # and this one's insert: that loan is the answer, not "already financed".
+            existing = _replay(borrower, idempotency_key, invoice_ref, fingerprint)
+            if existing is not None:
+                return LoanRequest(existing, created=False)
+            raise
+        return LoanRequest(loan, created=True)

@@ -41,6 +41,7 @@ from ..models import Borrower, Invoice, Loan, LoanStatus
 from ..models.payloads import aware_datetime
 from ..support.formatting import defacto_moment
 from ..support.paging import DEFACTO_PAGE_SIZE
+from . import host_answers
 from .client_errors import (
     DEFINITE_REFUSALS,
     defacto_call,
@@ -86,8 +87,7 @@ def not_eligible_error(reasons: Sequence[Reason]) -> NotEligible:
 def _invoice_mirror(host_invoice: Any, borrower: Borrower) -> Invoice:
     """The local row of the host invoice (created if missing); its columns follow the
     host invoice until Defacto knows it."""
-    adapter = get_adapter()
-    details = adapter.invoice_details(host_invoice)
+    details = host_answers.invoice_details(host_invoice)
     columns = {
         "borrower": borrower,
         "invoice_number": details.number,
@@ -103,7 +103,7 @@ def _invoice_mirror(host_invoice: Any, borrower: Borrower) -> Invoice:
         "payee_iban": details.payee_iban.replace(" ", "").upper(),
     }
     invoice, created = Invoice.objects.get_or_create(
-        invoice_key=adapter.invoice_key(host_invoice), defaults=columns
+        invoice_key=host_answers.invoice_key(host_invoice), defaults=columns
     )
     if not created and invoice.defacto_id is None:
         changed = {
@@ -304,7 +304,32 @@ def cash_in_now(
     `auto_validate` and `wait_for_validation` default to the `DEFACTO` settings.
     `idempotency_key` is stored on the loan, unique per borrower, with the
     `idempotency_fingerprint` of the request it names (see `services.idempotency`).
+    The adapter is asked about the invoice, and the borrower read, once for the call.
     """
+    with host_answers.asked_once():
+        return _cash_in_now(
+            host_invoice,
+            requested_by=requested_by,
+            amount=amount,
+            to_repay_at=to_repay_at,
+            auto_validate=auto_validate,
+            wait_for_validation=wait_for_validation,
+            idempotency_key=idempotency_key,
+            idempotency_fingerprint=idempotency_fingerprint,
+        )
+
+
+def _cash_in_now(
+    host_invoice: Any,
+    *,
+    requested_by: Any,
+    amount: int | None,
+    to_repay_at: datetime | None,
+    auto_validate: bool | None,
+    wait_for_validation: bool | None,
+    idempotency_key: str,
+    idempotency_fingerprint: str,
+) -> Loan:
     eligibility = check_eligibility(host_invoice, amount=amount, to_repay_at=to_repay_at)
     if not eligibility.eligible:
         raise not_eligible_error(eligibility.reasons)

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..adapter import InvoiceDetails, MarketplaceAdapter, SellerProfile
 from ..conf import get_adapter
+from . import host_answers
 
 
 def invoice_creation(details: InvoiceDetails, seller: SellerProfile, pdf: bytes) -> dict[str, Any]:
@@ -54,6 +55,6 @@ def invoice_item(invoice: Any, adapter: MarketplaceAdapter | None = None) -> dic
             stacklevel=2,
         )
         return adapter.invoice_payload(invoice)
-    details = adapter.invoice_details(invoice)
-    seller = adapter.seller_profile(adapter.invoice_seller(invoice))
+    details = host_answers.invoice_details(invoice)
+    seller = adapter.seller_profile(host_answers.invoice_seller(invoice))
     return invoice_creation(details, seller, adapter.invoice_pdf(invoice))
