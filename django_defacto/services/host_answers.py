@@ -13,13 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from ..adapter import InvoiceDetails
 from ..conf import get_adapter
 from ..models import Borrower
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Each answer is kept with its subject, so the subject outlives the call and its id()
 # cannot name another object meanwhile.
@@ -40,6 +42,17 @@ def asked_once() -> Iterator[None]:
         yield
     finally:
         _answers.reset(token)
+
+
+def asking_once(function: F) -> F:
+    """Run `function` inside `asked_once()`."""
+
+    @wraps(function)
+    def asking(*args: Any, **kwargs: Any) -> Any:
+        with asked_once():
+            return function(*args, **kwargs)
+
+    return cast(F, asking)
 
 
 def _answer(key: Hashable, subject: Any, ask: Callable[[], T]) -> T:

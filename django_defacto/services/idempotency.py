@@ -94,6 +94,7 @@ def _replay(borrower: Borrower | None, key: str, invoice_ref: str, fingerprint: 
     return loan
 
 
+@host_answers.asking_once
 def request_loan(
     seller: Any,
     invoice_ref: str,
@@ -110,31 +111,28 @@ def request_loan(
     amount or repayment date), and whatever `cash_in_now` raises (`NotEligible`,
     `AlreadyFinanced`, `DefactoUnavailable`).
     """
-    with host_answers.asked_once():
-        fingerprint = (
-            request_fingerprint(invoice_ref, amount, to_repay_at) if idempotency_key else ""
+    fingerprint = request_fingerprint(invoice_ref, amount, to_repay_at) if idempotency_key else ""
+    borrower = borrower_for_seller(seller)
+    existing = _replay(borrower, idempotency_key, invoice_ref, fingerprint)
+    if existing is not None:
+        return LoanRequest(existing, created=False)
+    invoice = seller_invoice(seller, invoice_ref)
+    if invoice is None:
+        raise InvoiceNotFound(gettext("There is no such invoice among yours."))
+    try:
+        loan = cash_in_now(
+            invoice,
+            requested_by=requested_by,
+            amount=amount,
+            to_repay_at=to_repay_at,
+            idempotency_key=idempotency_key,
+            idempotency_fingerprint=fingerprint,
         )
-        borrower = borrower_for_seller(seller)
+    except NotEligible:
+        # A request with the same key may have saved its loan between the lookup above
+        # and this one's insert: that loan is the answer, not "already financed".
         existing = _replay(borrower, idempotency_key, invoice_ref, fingerprint)
         if existing is not None:
             return LoanRequest(existing, created=False)
-        invoice = seller_invoice(seller, invoice_ref)
-        if invoice is None:
-            raise InvoiceNotFound(gettext("There is no such invoice among yours."))
-        try:
-            loan = cash_in_now(
-                invoice,
-                requested_by=requested_by,
-                amount=amount,
-                to_repay_at=to_repay_at,
-                idempotency_key=idempotency_key,
-                idempotency_fingerprint=fingerprint,
-            )
-        except NotEligible:
-            # A request with the same key may have saved its loan between the lookup above
-            # and this one's insert: that loan is the answer, not "already financed".
-            existing = _replay(borrower, idempotency_key, invoice_ref, fingerprint)
-            if existing is not None:
-                return LoanRequest(existing, created=False)
-            raise
-        return LoanRequest(loan, created=True)
+        raise
+    return LoanRequest(loan, created=True)

@@ -283,6 +283,7 @@ def _send(
     return apply_loan(payload, local=loan, then=settle).instance, None
 
 
+@host_answers.asking_once
 def cash_in_now(
     host_invoice: Any,
     *,
@@ -306,30 +307,6 @@ def cash_in_now(
     `idempotency_fingerprint` of the request it names (see `services.idempotency`).
     The adapter is asked about the invoice, and the borrower read, once for the call.
     """
-    with host_answers.asked_once():
-        return _cash_in_now(
-            host_invoice,
-            requested_by=requested_by,
-            amount=amount,
-            to_repay_at=to_repay_at,
-            auto_validate=auto_validate,
-            wait_for_validation=wait_for_validation,
-            idempotency_key=idempotency_key,
-            idempotency_fingerprint=idempotency_fingerprint,
-        )
-
-
-def _cash_in_now(
-    host_invoice: Any,
-    *,
-    requested_by: Any,
-    amount: int | None,
-    to_repay_at: datetime | None,
-    auto_validate: bool | None,
-    wait_for_validation: bool | None,
-    idempotency_key: str,
-    idempotency_fingerprint: str,
-) -> Loan:
     eligibility = check_eligibility(host_invoice, amount=amount, to_repay_at=to_repay_at)
     if not eligibility.eligible:
         raise not_eligible_error(eligibility.reasons)
