@@ -41,6 +41,9 @@ class WebhookEvent(models.Model):
     # A worker processing the event holds it until then (services.webhooks.process_event),
     # so no other processes it at the same time while no row lock is held.
     claimed_until = models.DateTimeField(_("claimed until"), null=True, blank=True)
+    # Who holds it: the Celery task id. The same message delivered again (its worker died
+    # before acknowledging it) takes the claim over at once.
+    claimed_by = models.CharField(_("claimed by"), max_length=64, blank=True)
     error = models.TextField(_("error"), blank=True)
     traceback = models.TextField(_("traceback"), blank=True)
 

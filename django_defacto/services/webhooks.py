@@ -256,22 +256,25 @@ def _needs_entity(event: WebhookEvent) -> bool:
 EVENT_LEASE = timedelta(minutes=10)
 
 
-def _claim(event_id: int) -> tuple[WebhookEvent, bool]:
+def _claim(event_id: int, claimant: str) -> tuple[WebhookEvent, bool]:
     """Take `event_id` for processing under a short row lock: the event, and whether this
-    caller got it (not when it is done already, or another worker holds its lease)."""
+    caller got it (not when it is done already, or someone else holds its lease; the
+    same `claimant`, a message delivered again after its worker died, takes it over)."""
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_id)
         now = timezone.now()
         if event.state in (State.PROCESSED, State.IGNORED):
             return event, False
-        if event.claimed_until is not None and event.claimed_until > now:
+        held = event.claimed_until is not None and event.claimed_until > now
+        if held and not (claimant and event.claimed_by == claimant):
             return event, False
         event.claimed_until = now + EVENT_LEASE
-        event.save(update_fields=["claimed_until"])
+        event.claimed_by = claimant
+        event.save(update_fields=["claimed_until", "claimed_by"])
         return event, True
 
 
-def process_event(event_id: int) -> WebhookEvent:
+def process_event(event_id: int, *, claimant: str = "") -> WebhookEvent:
     """Act on stored event `event_id`: fetch its entity from Defacto and mirror it.
 
     The event is claimed first (a lease on its row, committed), so two workers never
@@ -282,9 +285,11 @@ def process_event(event_id: int) -> WebhookEvent:
     returned as it is. On failure the error and its traceback are saved and the exception
     is raised for the task to retry, except when Defacto answers that it does not know the
     entity (404): asking again would get the same answer, so the event ends IGNORED at
-    once, the error kept on it.
+    once, the error kept on it. `claimant` names the caller (the Celery task id): the
+    same message delivered again after its worker died takes the event over at once,
+    where any other caller waits for the lease to run out.
     """
-    event, claimed = _claim(event_id)
+    event, claimed = _claim(event_id, claimant)
     if not claimed:
         return event
     try:
@@ -307,6 +312,7 @@ def process_event(event_id: int) -> WebhookEvent:
         error="",
         traceback="",
         claimed_until=None,
+        claimed_by="",
     )
     event.refresh_from_db()
     return event
@@ -340,6 +346,7 @@ def _record_unknown_entity(event_id: int, error: Exception) -> WebhookEvent:
             error=_error_text(error),
             traceback="",
             claimed_until=None,
+            claimed_by="",
         )
     logger.info("Webhook event %s ignored: Defacto does not know its entity.", event_id)
     return WebhookEvent.objects.get(pk=event_id)
@@ -354,6 +361,7 @@ def _record_failure(event_id: int, error: Exception) -> None:
             error=_error_text(error),
             traceback="".join(tracebacks.format_exception(error)),
             claimed_until=None,
+            claimed_by="",
         )
     logger.warning("Webhook event %s failed: %s", event_id, message)
 
@@ -388,7 +396,12 @@ def process_stranded_events(now: datetime | None = None) -> dict[str, int]:
 def reset_for_reprocessing(event: WebhookEvent) -> WebhookEvent:
     """Make a PROCESSED, IGNORED or FAILED event run again (staff asked for it)."""
     WebhookEvent.objects.filter(pk=event.pk).update(
-        state=State.RECEIVED, processed_at=None, error="", traceback="", claimed_until=None
+        state=State.RECEIVED,
+        processed_at=None,
+        error="",
+        traceback="",
+        claimed_until=None,
+        claimed_by="",
     )
     event.refresh_from_db()
     return event

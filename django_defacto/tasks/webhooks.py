@@ -12,6 +12,7 @@ from .bulk_actions import for_each
 
 
 @shared_task(
+    bind=True,
     name="django_defacto.process_webhook_event",
     autoretry_for=(Exception,),
     retry_backoff=True,
@@ -22,10 +23,11 @@ from .bulk_actions import for_each
     # worker lost mid-way may safely leave the message to be delivered again.
     acks_late=True,
 )
-def process_webhook_event(event_id: int) -> str:
+def process_webhook_event(self: Any, event_id: int) -> str:
     """Process one stored event; returns its state. Failures are saved on the event and
-    retried with capped exponential backoff."""
-    return webhook_services.process_event(event_id).state
+    retried with capped exponential backoff. The task id claims the event, so this same
+    message delivered again after its worker died takes it over at once."""
+    return webhook_services.process_event(event_id, claimant=self.request.id or "").state
 
 
 @shared_task(name="django_defacto.reprocess_webhook_events")

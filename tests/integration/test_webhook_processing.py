@@ -290,10 +290,10 @@ def test_an_event_another_worker_holds_is_left_to_it_until_its_claim_expires(
     control.advance_clock(5)
     event = stored(notification("Loan.TO_VALIDATE", {"id": pending_loan.defacto_id}))
     held_until = django_timezone.now() + timedelta(minutes=5)
-    WebhookEvent.objects.filter(pk=event.pk).update(claimed_until=held_until)
+    WebhookEvent.objects.filter(pk=event.pk).update(claimed_until=held_until, claimed_by="task-1")
     asked = len(contract_adapter.exchanges)
 
-    left = process_event(event.pk)
+    left = process_event(event.pk, claimant="task-2")
 
     assert left.state == State.RECEIVED
     assert len(contract_adapter.exchanges) == asked  # nothing fetched twice
@@ -301,4 +301,19 @@ def test_an_event_another_worker_holds_is_left_to_it_until_its_claim_expires(
     WebhookEvent.objects.filter(pk=event.pk).update(
         claimed_until=django_timezone.now() - timedelta(seconds=1)
     )
-    assert process_event(event.pk).state == State.PROCESSED
+    assert process_event(event.pk, claimant="task-2").state == State.PROCESSED
+
+
+def test_the_same_message_delivered_again_takes_its_claim_over_at_once(
+    defacto_client, control, pending_loan
+):
+    # Its worker died holding the claim; the broker hands the same message (task id) on.
+    control.advance_clock(5)
+    event = stored(notification("Loan.TO_VALIDATE", {"id": pending_loan.defacto_id}))
+    held_until = django_timezone.now() + timedelta(minutes=5)
+    WebhookEvent.objects.filter(pk=event.pk).update(claimed_until=held_until, claimed_by="task-1")
+
+    processed = process_event(event.pk, claimant="task-1")
+
+    assert processed.state == State.PROCESSED
+    assert (processed.claimed_until, processed.claimed_by) == (None, "")
