@@ -4,25 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('django_defacto', '0005_loan_request_settling'),
+        ("django_defacto", "0005_loan_request_settling"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='loan',
-            name='denial_reason_texts',
-            field=models.JSONField(blank=True, default=None, null=True, verbose_name='denial reason in words'),
+            model_name="loan",
+            name="denial_reason_texts",
+            field=models.JSONField(
+                blank=True, default=None, null=True, verbose_name="denial reason in words"
+            ),
         ),
         migrations.AddField(
-            model_name='webhookevent',
-            name='claimed_by',
-            field=models.CharField(blank=True, max_length=64, verbose_name='claimed by'),
+            model_name="webhookevent",
+            name="claimed_by",
+            field=models.CharField(blank=True, max_length=64, verbose_name="claimed by"),
         ),
         migrations.AddField(
-            model_name='webhookevent',
-            name='claimed_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='claimed until'),
+            model_name="webhookevent",
+            name="claimed_until",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="claimed until"),
         ),
     ]
