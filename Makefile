@@ -116,13 +116,16 @@ format: $(INSTALLED)
 
 # `make bench` writes benchmarks/report.md and report.json (ignored by git), on PostgreSQL
 # when DATABASE_URL names one or $(POSTGRES_URL)'s server answers, else on SQLite.
+# `make bench BENCH_ARGS=--scale` is the scale run instead (PostgreSQL only, tens of
+# minutes, never run by CI; see docs/benchmarks.md): benchmarks/scale-report.md and .json.
+BENCH_ARGS ?=
 $(VENV)/.installed-bench: $(INSTALLED)
 	@$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[test,bench]' \
 		>> $(VENV)/install.log 2>&1 || { echo "Installing the bench extra failed; see $(VENV)/install.log"; exit 1; }
 	@touch $@
 
 bench: $(VENV)/.installed-bench
-	@$(BIN)/python -m benchmarks
+	@$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 sandbox: $(INSTALLED)
 	@$(BIN)/python -m django_defacto.sandbox --host 127.0.0.1 --port 8765 --state-file .sandbox-state.json

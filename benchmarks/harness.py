@@ -18,7 +18,9 @@ import requests
 
 SANDBOX_URL = "http://defacto-sandbox.invalid"
 POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/django_defacto"
-BENCH_DATABASE = "django_defacto_bench"
+# The benchmarks' own database, created and dropped by each run; DEFACTO_BENCH_DATABASE
+# names another one, for two runs on the same server at once.
+BENCH_DATABASE = os.environ.get("DEFACTO_BENCH_DATABASE") or "django_defacto_bench"
 
 
 @dataclass
@@ -53,6 +55,8 @@ class Environment:
     database_url: str
     vendor: str
     workdir: Path
+    # The PostgreSQL database this run created (and drops at the end).
+    database: str = ""
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
 
 
@@ -80,23 +84,23 @@ def _psycopg_options(config: dict[str, Any], dbname: str) -> dict[str, Any]:
     }
 
 
-def _recreate_postgres(url: str) -> str:
-    """Drop and create the benchmarks' own database on the server named by `url`; the
+def _recreate_postgres(url: str, database: str) -> str:
+    """Drop and create the benchmarks' own `database` on the server named by `url`; the
     database named there is never touched."""
     import environ
     import psycopg
 
     config = environ.Env.db_url_config(url)
     with psycopg.connect(**_psycopg_options(config, "postgres"), autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{database}"')
     scheme, rest = url.split("://", 1)
     server = rest.split("/", 1)[0]
-    return f"{scheme}://{server}/{BENCH_DATABASE}"
+    return f"{scheme}://{server}/{database}"
 
 
 def drop_database(env: Environment) -> None:
-    if env.vendor == "postgresql":
+    if env.vendor == "postgresql" and env.database:
         import environ
         import psycopg
         from django.db import connections
@@ -104,24 +108,41 @@ def drop_database(env: Environment) -> None:
         connections.close_all()
         config = environ.Env.db_url_config(env.database_url)
         with psycopg.connect(**_psycopg_options(config, "postgres"), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}" WITH (FORCE)')
+            admin.execute(f'DROP DATABASE IF EXISTS "{env.database}" WITH (FORCE)')
     shutil.rmtree(env.workdir, ignore_errors=True)
 
 
-def prepare() -> Environment:
-    """Choose the database (PostgreSQL from DATABASE_URL or on localhost, else SQLite),
-    create the benchmarks' own one, set Django up and migrate. The environment variables
-    set here are inherited by the processes the benchmarks start."""
-    workdir = Path(tempfile.mkdtemp(prefix="defacto-bench-"))
+class PostgresRequired(RuntimeError):
+    """A run that measures PostgreSQL only found none."""
+
+
+def prepare(*, postgres_only: bool = False, database: str = BENCH_DATABASE) -> Environment:
+    """Choose the database (PostgreSQL from DATABASE_URL or on localhost, else SQLite, or
+    `PostgresRequired` when `postgres_only`), create the benchmarks' own one (`database`),
+    set Django up and migrate. The environment variables set here are inherited by the
+    processes the benchmarks start."""
     given = os.environ.get("DATABASE_URL", "")
-    if given.startswith(("postgres://", "postgresql://")) or (
+    postgres = given.startswith(("postgres://", "postgresql://")) or (
         not given and _postgres_answers(POSTGRES_URL)
-    ):
-        url = _recreate_postgres(given or POSTGRES_URL)
+    )
+    if postgres_only and not postgres:
+        where = (
+            f"DATABASE_URL names {given.split(':', 1)[0]}"
+            if given
+            else (f"no server answers at {POSTGRES_URL.rsplit('/', 1)[0]}")
+        )
+        raise PostgresRequired(
+            f"This run measures PostgreSQL only, and {where}. Start PostgreSQL on "
+            "127.0.0.1:5432 or set DATABASE_URL=postgres://...; it is not run on SQLite."
+        )
+    workdir = Path(tempfile.mkdtemp(prefix="defacto-bench-"))
+    if postgres:
+        url = _recreate_postgres(given or POSTGRES_URL, database)
         vendor = "postgresql"
     else:
         url = f"sqlite:///{workdir / 'bench.sqlite3'}"
         vendor = "sqlite"
+        database = ""
     os.environ["DATABASE_URL"] = url
     os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.settings"
     # Tasks are queued to files in the work directory, never run inline nor by a worker.
@@ -137,7 +158,7 @@ def prepare() -> Environment:
     for folder in ("queue", "processed", "control"):
         (workdir / "celery" / folder).mkdir(parents=True, exist_ok=True)
     call_command("migrate", verbosity=0, interactive=False)
-    return Environment(database_url=url, vendor=vendor, workdir=workdir)
+    return Environment(database_url=url, vendor=vendor, workdir=workdir, database=database)
 
 
 class RequestCounter:

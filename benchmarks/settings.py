@@ -1,6 +1,7 @@
-"""Settings of `make bench`: the example project's, plus a bare view beside the app's
-URLs (the ceiling of the webhook figures) and no throttling of the seller API's requests
-to Defacto (the cash in figure sends more than the example's 30 a minute)."""
+"""Settings of `make bench`: the example project's, plus the benchmarks' own views beside
+the app's URLs (the ceiling of the webhook figures, the floor of the cash in figure) and
+no throttling of the seller API's requests to Defacto (the cash in figure sends more
+than the example's 30 a minute)."""
 
 from example_project.settings import *  # noqa: F403
 from example_project.settings import REST_FRAMEWORK
