@@ -19,7 +19,6 @@ the sandbox's payload. Anything else gets a 404. The time spent answering is cou
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable
@@ -28,7 +27,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter
-from requests.structures import CaseInsensitiveDict
+
+from django_defacto.sandbox.adapter import build_response
 
 URL = "http://defacto-scale.invalid"
 ID_PREFIX = "5ca1e000-0000-4000-8000-"
@@ -88,19 +88,7 @@ class ScaleDefacto(BaseAdapter):
             status, body = 200, self._loans(query)
         elif request.method == "GET" and path == "/payments":
             status, body = 200, b'{"data": [], "next_page": null}'
-        response = requests.Response()
-        response.status_code = status
-        response.headers = CaseInsensitiveDict(
-            {"Content-Type": "application/json", "Content-Length": str(len(body))}
-        )
-        response.reason = "OK" if status == 200 else "Not Found"
-        response.url = request.url or ""
-        response.request = request
-        response.connection = self  # type: ignore[assignment]
-        response.raw = io.BytesIO(body)
-        response._content = body
-        response._content_consumed = True
-        response.encoding = "utf-8"
+        response = build_response(self, request, status, {}, body)
         self.seconds += time.perf_counter() - started
         if self.on_request is not None:
             self.on_request(path)

@@ -60,29 +60,39 @@ class SandboxAdapter(BaseAdapter):
                 request=request,
             ) from exc
 
-        body = answer.encoded_body()
-        headers = CaseInsensitiveDict(answer.headers)
-        if body and "Content-Type" not in headers:
-            headers["Content-Type"] = "application/json"
-        headers["Content-Length"] = str(len(body))
-
-        response = requests.Response()
-        response.status_code = answer.status
-        response.headers = headers
-        response.reason = _reason(answer.status)
-        response.url = request.url or ""
-        response.request = request
-        # requests annotates `connection` as an HTTPAdapter, but only ever calls the
-        # BaseAdapter interface on it (`send`, for auth handlers resending the request).
-        response.connection = self  # type: ignore[assignment]
-        response.raw = io.BytesIO(body)
-        response._content = body
-        response._content_consumed = True
-        response.encoding = get_encoding_from_headers(headers) or ("utf-8" if body else None)
-        return response
+        return build_response(self, request, answer.status, answer.headers, answer.encoded_body())
 
     def close(self) -> None:
         """Nothing to release: no sockets or pools are held."""
+
+
+def build_response(
+    adapter: BaseAdapter,
+    request: requests.PreparedRequest,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> requests.Response:
+    """The `requests.Response` an in-process transport answers `request` with: a JSON body
+    unless `headers` say otherwise, its length, and the status's reason phrase."""
+    response_headers = CaseInsensitiveDict(headers)
+    if body and "Content-Type" not in response_headers:
+        response_headers["Content-Type"] = "application/json"
+    response_headers["Content-Length"] = str(len(body))
+    response = requests.Response()
+    response.status_code = status
+    response.headers = response_headers
+    response.reason = _reason(status)
+    response.url = request.url or ""
+    response.request = request
+    # requests annotates `connection` as an HTTPAdapter, but only ever calls the
+    # BaseAdapter interface on it (`send`, for auth handlers resending the request).
+    response.connection = adapter  # type: ignore[assignment]
+    response.raw = io.BytesIO(body)
+    response._content = body
+    response._content_consumed = True
+    response.encoding = get_encoding_from_headers(response_headers) or ("utf-8" if body else None)
+    return response
 
 
 def _read_timeout(timeout: Any) -> float | None:

@@ -256,6 +256,10 @@ def _needs_entity(event: WebhookEvent) -> bool:
 EVENT_LEASE = timedelta(minutes=10)
 
 
+# What an event ends every processing with: no one holds it any more.
+RELEASED: dict[str, Any] = {"claimed_until": None, "claimed_by": ""}
+
+
 def _claim(event_id: int, claimant: str) -> tuple[WebhookEvent, bool]:
     """Take `event_id` for processing under a short row lock: the event, and whether this
     caller got it (not when it is done already, or someone else holds its lease; the
@@ -311,8 +315,7 @@ def process_event(event_id: int, *, claimant: str = "") -> WebhookEvent:
         processed_at=event.processed_at,
         error="",
         traceback="",
-        claimed_until=None,
-        claimed_by="",
+        **RELEASED,
     )
     event.refresh_from_db()
     return event
@@ -345,8 +348,7 @@ def _record_unknown_entity(event_id: int, error: Exception) -> WebhookEvent:
             processed_at=timezone.now(),
             error=_error_text(error),
             traceback="",
-            claimed_until=None,
-            claimed_by="",
+            **RELEASED,
         )
     logger.info("Webhook event %s ignored: Defacto does not know its entity.", event_id)
     return WebhookEvent.objects.get(pk=event_id)
@@ -360,8 +362,7 @@ def _record_failure(event_id: int, error: Exception) -> None:
             attempts=F("attempts") + 1,
             error=_error_text(error),
             traceback="".join(tracebacks.format_exception(error)),
-            claimed_until=None,
-            claimed_by="",
+            **RELEASED,
         )
     logger.warning("Webhook event %s failed: %s", event_id, message)
 
@@ -400,8 +401,7 @@ def reset_for_reprocessing(event: WebhookEvent) -> WebhookEvent:
         processed_at=None,
         error="",
         traceback="",
-        claimed_until=None,
-        claimed_by="",
+        **RELEASED,
     )
     event.refresh_from_db()
     return event

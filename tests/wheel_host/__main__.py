@@ -125,25 +125,15 @@ IMPORTED_NOT_REQUIRED = {"pytest"}
 
 def imported_distributions() -> set[str]:
     """The distributions of the third-party modules django_defacto/ imports."""
-    import ast
     from importlib.metadata import packages_distributions
 
-    modules: set[str] = set()
+    from tests.imports import runtime_imports
 
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            nodes: list[ast.AST] = list(node.orelse)  # what runs: not the type checker's
-        else:
-            nodes = list(ast.iter_child_nodes(node))
-        if isinstance(node, ast.Import):
-            modules.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            modules.add(node.module.split(".")[0])
-        for child in nodes:
-            visit(child)
-
-    for source in (REPOSITORY / "django_defacto").rglob("*.py"):
-        visit(ast.parse(source.read_text()))
+    modules = {
+        name.split(".")[0]
+        for source in (REPOSITORY / "django_defacto").rglob("*.py")
+        for name in runtime_imports(source)
+    }
     third_party = modules - set(sys.stdlib_module_names) - {"django_defacto"}
     third_party -= IMPORTED_NOT_REQUIRED
     owners = packages_distributions()
