@@ -1,4 +1,4 @@
-"""Polling: one `services.polling.poll_pending_decisions` sweep over 100, 1,000 and 10,000
+"""Polling: one `services.loans.polling.poll_pending_decisions` sweep over 100, 1,000 and 10,000
 loans awaiting Defacto's decision, beside a naive sweep (`client.loans.get` per loan,
 then `records.apply_loan`). Defacto has decided every loan when both run; each runs in a
 transaction rolled back afterwards, so both start from the same mirror."""
@@ -49,8 +49,8 @@ def run(world: World) -> list[Figure]:
 
     from django_defacto.conf import defacto_settings
     from django_defacto.models import Loan, LoanStatus
-    from django_defacto.services import records
-    from django_defacto.services.polling import poll_pending_decisions
+    from django_defacto.services import mirror as records
+    from django_defacto.services.loans.polling import poll_pending_decisions
 
     # Every loan awaiting its decision here, due now; Defacto has decided them all (the
     # sandbox served over HTTP for the memory figure lets its clock run).

@@ -137,7 +137,7 @@ def _child_poll(template: dict[str, Any], size: int) -> dict[str, Any]:
 
     from django_defacto.conf import defacto_settings, use_client
     from django_defacto.models import Loan
-    from django_defacto.services.polling import poll_pending_decisions
+    from django_defacto.services.loans.polling import poll_pending_decisions
 
     from .scale_defacto import loan_id
 
@@ -242,13 +242,11 @@ def _analyze() -> None:
 
 
 def _seed_pending(template: dict[str, Any], size: int) -> float:
-    """A mirror of exactly `size` loans awaiting their decision, all due: synced from the
-    fake, then every check made due, each at its own time (a millisecond apart, in the
-    order of the loans' ids), as the checks a sync schedules are. Not one time shared by
-    all, as the polling benchmark gives its 10,000: the sweep claims its pages by
-    `ORDER BY next_poll_at, id` over an index on `next_poll_at` alone, and when every due
-    loan ties PostgreSQL sorts all of them for each page, which makes a sweep of 100,000
-    quadratic (about 2x the time per 1,000 loans of 10,000; docs/benchmarks.md)."""
+    """A mirror of exactly `size` loans awaiting their decision, all due at one shared
+    moment: the sweep's worst case, where its claim (`ORDER BY next_poll_at, id`) finds
+    every due loan tied on `next_poll_at`. The `(next_poll_at, id)` index answers each
+    page in that order; over `next_poll_at` alone PostgreSQL sorted every due loan for
+    each page, and a sweep of 100,000 was quadratic (docs/benchmarks.md)."""
     from django.db import connection
     from django.utils import timezone
 
@@ -271,10 +269,7 @@ def _seed_pending(template: dict[str, Any], size: int) -> float:
         table = connection.ops.quote_name(Loan._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS loan SET status = %s, decided_at = NULL, "
-                "next_poll_at = %s - numbered.n * interval '1 millisecond' FROM "
-                f"(SELECT id, row_number() OVER (ORDER BY id) AS n FROM {table}) AS numbered "
-                "WHERE loan.id = numbered.id",
+                f"UPDATE {table} SET status = %s, decided_at = NULL, next_poll_at = %s",
                 [str(LoanStatus.PENDING_VALIDATION), timezone.now()],
             )
         _analyze()

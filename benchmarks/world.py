@@ -27,7 +27,7 @@ class World:
 
 def build(loans: int) -> World:
     from django_defacto.models import Borrower
-    from django_defacto.services.records import apply_borrower
+    from django_defacto.services.mirror import apply_borrower
 
     sandbox = Sandbox(seed=11)
     client, counter = sandbox_client(sandbox)

@@ -153,13 +153,13 @@ class MarketplaceAdapter:
 
     def invoice_payload(self, invoice: Any) -> dict[str, Any]:
         """Deprecated: django-defacto writes Defacto's format itself
-        (`django_defacto.services.wire.invoice_item`). Overriding it still works, with a
+        (`django_defacto.services.invoice_item`). Overriding it still works, with a
         DeprecationWarning, until a later minor version."""
-        from .services.wire import invoice_creation
+        from .services.loans.wire import invoice_creation
 
         warnings.warn(
             "MarketplaceAdapter.invoice_payload is deprecated: use "
-            "django_defacto.services.wire.invoice_item(invoice).",
+            "django_defacto.services.invoice_item(invoice).",
             DeprecationWarning,
             stacklevel=2,
         )

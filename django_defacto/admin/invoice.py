@@ -19,7 +19,6 @@ from ..adapter import MarketplaceAdapter
 from ..conf import get_adapter
 from ..exceptions import DefactoServiceError, NotEligible
 from ..models import Invoice, Loan, LoanStatus
-from ..services import eligibility as eligibility_services
 from ..services import loans as loan_services
 from ..support.formatting import money
 from . import display
@@ -177,7 +176,7 @@ class InvoiceAdmin(MirrorAdmin):
             if request.POST.get("confirm") == CONFIRMED:
                 return self._request_loan(request, host_invoice, form)
             try:
-                eligibility = eligibility_services.check_eligibility(
+                eligibility = loan_services.check_eligibility(
                     host_invoice, to_repay_at=form.to_repay_at
                 )
             except DefactoServiceError as error:

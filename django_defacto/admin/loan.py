@@ -17,8 +17,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Loan, LoanEvent, Payment
-from ..services import denial_reasons
 from ..services import loans as loan_services
+from ..services.loans import denial_reasons
 from ..support.formatting import money
 from ..tasks.bulk_actions import (
     cancel_loans,

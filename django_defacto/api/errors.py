@@ -37,8 +37,8 @@ from ..exceptions import (
     LoanRequestUnsettled,
     NotEligible,
 )
-from ..services.financing import missing_items
-from ..services.presenting import reasons_body, refusal_code
+from ..presentation import reasons_body, refusal_code
+from ..services.borrowers import missing_items
 
 logger = logging.getLogger("django_defacto.api")
 

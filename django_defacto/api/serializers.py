@@ -13,17 +13,19 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from ..models import BillStatus, LoanStatus
-from ..services.denial_reasons import loan_denial_text
-from ..services.financing import Financing
-from ..services.offers import Offer
-from ..services.presenting import (
+from ..presentation import (
     LOAN_STAGES,
+    financing_status_label,
     loan_stage,
+    offer_consent_text,
     rate_text,
     reasons_body,
     repayment_instructions,
     status_label,
 )
+from ..services.borrowers import Financing
+from ..services.loans import Offer
+from ..services.loans.denial_reasons import loan_denial_text
 from ..support.formatting import iso_day, moment_of
 
 # Far beyond any invoice, and within a 64-bit column: larger numbers are typos.
@@ -59,6 +61,17 @@ STAGES = sorted({*LOAN_STAGES.values(), "unknown"})
 # ---- input -------------------------------------------------------------------------
 
 
+class DayInputField(serializers.DateField):
+    """A day sent as `YYYY-MM-DD`, given to the services as that day's moment (noon in
+    the marketplace's time zone, the same day in UTC, which Defacto counts)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(input_formats=["iso-8601"], **kwargs)
+
+    def to_internal_value(self, value: Any) -> Any:
+        return moment_of(super().to_internal_value(value))
+
+
 class EnrollSerializer(serializers.Serializer):
     accept_terms = serializers.BooleanField(
         required=False, default=False, help_text=_("The seller accepts Defacto's terms.")
@@ -72,19 +85,15 @@ class OfferQuerySerializer(serializers.Serializer):
         max_value=AMOUNT_LIMIT,
         help_text=_("The amount to finance, in cents (default: the invoice's total)."),
     )
-    to_repay_at = serializers.DateField(
+    to_repay_at = DayInputField(
         required=False,
-        input_formats=["iso-8601"],
         help_text=_("The repayment date (default: the invoice's due date when accepted)."),
     )
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments of `check_eligibility`."""
         data = self.validated_data
-        options: dict[str, Any] = {"amount": data.get("amount")}
-        if data.get("to_repay_at") is not None:
-            options["to_repay_at"] = moment_of(data["to_repay_at"])
-        return options
+        return {"amount": data.get("amount"), "to_repay_at": data.get("to_repay_at")}
 
 
 class LoanRequestSerializer(OfferQuerySerializer):
@@ -97,7 +106,7 @@ class LoanRequestSerializer(OfferQuerySerializer):
 
 
 class RepaymentDateSerializer(serializers.Serializer):
-    to_repay_at = serializers.DateField(input_formats=["iso-8601"])
+    to_repay_at = DayInputField()
 
 
 # ---- output ------------------------------------------------------------------------
@@ -120,11 +129,14 @@ class CreditLineSerializer(serializers.Serializer):
 class FinancingSerializer(serializers.Serializer):
     enrolled = serializers.BooleanField()
     status = serializers.CharField()
-    status_label = serializers.CharField()
+    status_label = serializers.SerializerMethodField()
     terms_accepted_at = serializers.DateTimeField(allow_null=True)
     credit_line = CreditLineSerializer(allow_null=True)
     missing = serializers.SerializerMethodField()
     can_cash_in = serializers.BooleanField()
+
+    def get_status_label(self, financing: Financing) -> str:
+        return financing_status_label(financing)
 
     @extend_schema_field(REASONS)
     def get_missing(self, financing: Financing) -> list[dict[str, str]]:
@@ -225,11 +237,14 @@ class OfferSerializer(serializers.Serializer):
     quote = QuoteSerializer(source="eligibility.quote", allow_null=True)
     loan = LoanSerializer(allow_null=True)
     auto_validate = serializers.BooleanField()
-    consent_text = serializers.CharField()
+    consent_text = serializers.SerializerMethodField()
 
     @extend_schema_field(REASONS)
     def get_reasons(self, offer: Offer) -> list[dict[str, str]]:
         return reasons_body(offer.eligibility.reasons)
+
+    def get_consent_text(self, offer: Offer) -> str:
+        return offer_consent_text(offer)
 
 
 class BillSerializer(serializers.Serializer):

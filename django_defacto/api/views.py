@@ -20,7 +20,8 @@ from rest_framework.schemas.inspectors import ViewInspector
 from rest_framework.settings import api_settings
 
 from ..models import LoanStatus
-from ..services import denial_reasons, financing, idempotency, loans, offers, seller_scope
+from ..services import borrowers, loans, seller_scope
+from ..services.loans import denial_reasons, idempotency
 from . import serializers as s
 from .errors import ApiError, api_exception_handler, loan_request_failed
 from .parsers import SellerJSONParser
@@ -128,7 +129,7 @@ class FinancingView(SellerView):
 
     @documented("getFinancing", s.FinancingSerializer)
     def get(self, request: Request) -> Response:
-        return Response(s.FinancingSerializer(financing.financing_for_seller(self.seller)).data)
+        return Response(s.FinancingSerializer(borrowers.financing_for_seller(self.seller)).data)
 
 
 class EnrollView(SellerView):
@@ -147,7 +148,7 @@ class EnrollView(SellerView):
         data = self.valid(s.EnrollSerializer, request.data).validated_data
         if not data["accept_terms"]:
             raise ApiError("terms_not_accepted", gettext("Accept Defacto's terms to enroll."))
-        state = financing.enroll_with_terms(self.seller)
+        state = borrowers.enroll_with_terms(self.seller)
         return Response(s.FinancingSerializer(state).data, status=status.HTTP_201_CREATED)
 
 
@@ -171,7 +172,7 @@ class OfferView(SellerView):
                 gettext("There is no such invoice among yours."),
                 status_code=404,
             )
-        offer = offers.offer_for_invoice(invoice, **query.options())
+        offer = loans.offer_for_invoice(invoice, **query.options())
         return Response(s.OfferSerializer(offer).data)
 
 
@@ -215,7 +216,7 @@ class LoanListView(SellerView):
                 "terms_not_accepted",
                 gettext("Agree to the loan's terms (accept_terms) to ask for it."),
             )
-        outcome = idempotency.request_loan(
+        outcome = loans.request_loan(
             self.seller,
             data["invoice"],
             idempotency_key=key,
@@ -257,7 +258,7 @@ class LoanDetailView(SellerView):
     def patch(self, request: Request, loan_id: str) -> Response:
         loan = self.own_loan(loan_id)
         data = self.valid(s.RepaymentDateSerializer, request.data).validated_data
-        moved = loans.change_repayment_date(loan, s.moment_of(data["to_repay_at"]))
+        moved = loans.change_repayment_date(loan, data["to_repay_at"])
         return self.loan_response(moved)
 
 

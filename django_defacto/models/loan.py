@@ -110,7 +110,7 @@ class Loan(MirroredModel):
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     denial_reason = models.CharField(_("denial reason"), max_length=128, blank=True)
     # Defacto's words for `denial_reason`, by language, fetched once when the loan is
-    # declined (services.denial_reasons), so showing a decline never asks Defacto. None
+    # declined (services.loans.denial_reasons), so showing a decline never asks Defacto. None
     # until fetched; {} when Defacto has no words for the code.
     denial_reason_texts = models.JSONField(
         _("denial reason in words"), null=True, blank=True, default=None
@@ -123,7 +123,7 @@ class Loan(MirroredModel):
     seller_notified_status = models.CharField(_("seller told"), max_length=32, blank=True)
     seller_notified_at = models.DateTimeField(_("seller told at"), null=True, blank=True)
     # A notification stamped but not sent yet is tried from this time on: a claim while
-    # one worker sends it, then a backoff after each failure (see services.notifications).
+    # one worker sends it, then a backoff after each failure (see services.loans.notifications).
     seller_notify_retry_at = models.DateTimeField(
         _("seller notification due"), null=True, blank=True, db_index=True
     )
@@ -131,7 +131,8 @@ class Loan(MirroredModel):
         _("seller notification attempts"), default=0
     )
 
-    next_poll_at = models.DateTimeField(_("next check"), null=True, blank=True, db_index=True)
+    # Indexed with the id below: the poll sweep claims due loans in that order.
+    next_poll_at = models.DateTimeField(_("next check"), null=True, blank=True)
 
     # The `Idempotency-Key` of the seller API request that made this loan: the same key
     # from the same seller gets this loan back instead of a second one.
@@ -149,6 +150,14 @@ class Loan(MirroredModel):
         verbose_name_plural = _("loans")
         ordering = ["-requested_at"]
         indexes = [
+            # The poll sweep's claim: due loans in (next_poll_at, id) order, a page at a
+            # time. With `next_poll_at` alone, loans due at the same moment were sorted
+            # in full for each page. Only loans awaiting a check are in it.
+            models.Index(
+                fields=["next_poll_at", "id"],
+                condition=Q(next_poll_at__isnull=False),
+                name="django_defacto_loan_poll_due",
+            ),
             # The notification sweep's look-up of requests whose seller saw no answer.
             models.Index(
                 fields=["answer_due_by"],

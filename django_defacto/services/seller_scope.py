@@ -15,7 +15,7 @@ from django.db.models import Q, QuerySet
 from ..conf import get_adapter
 from ..models import Bill, Borrower, Loan
 from . import host_answers
-from .borrowers import borrower_for_seller
+from .borrowers.enrolment import borrower_for_seller
 
 
 def same_seller(one: Any, other: Any) -> bool:

@@ -1,7 +1,7 @@
 """Batch syncs: Defacto's lists, page by page, into the local mirror.
 
 Each `sync_*` function walks one list endpoint with one request per page (never one per
-object) and applies each page through `records.apply_*_page`, which costs the same number
+object) and applies each page through `mirror.apply_*_page`, which costs the same number
 of queries whatever the page holds. Payloads go through the same forward-only upsert as
 webhooks and polls, so a sync can run at any time, as often as wanted: a second run in a
 row creates nothing, updates nothing and writes no row.
@@ -39,8 +39,8 @@ from ..conf import get_client
 from ..models import Borrower
 from ..models.statuses import LOAN_DISBURSED, LoanStatus
 from ..support.paging import DEFACTO_PAGE_SIZE
-from . import records
-from .mirror import Applied, PageResult, Payload
+from . import mirror
+from .mirror.upserts import Applied, PageResult, Payload
 
 logger = logging.getLogger("django_defacto.sync")
 
@@ -212,7 +212,7 @@ def _sync_payments_of(report: SyncReport, applied: list[Applied]) -> None:
         listing = client.payments.list(loan_id=batch, page_size=DEFACTO_PAGE_SIZE)
         payments = SyncReport("payments")
         for page in _pages(payments, listing, "the loans' payments"):
-            _apply(payments, page, records.apply_payment_page)
+            _apply(payments, page, mirror.apply_payment_page)
         report.requests += payments.requests
         report.failed += payments.failed
         report.errors.extend(payments.errors)
@@ -232,7 +232,7 @@ def sync_loans(*, on_page: ProgressCallback | None = None, **filters: Any) -> Sy
         report,
         listing,
         "loans",
-        records.apply_loan_page,
+        mirror.apply_loan_page,
         on_page,
         after_page=lambda applied: _sync_payments_of(report, applied),
     )
@@ -249,7 +249,7 @@ def sync_credit_lines(*, on_page: ProgressCallback | None = None, **filters: Any
         SyncReport("credit lines"),
         listing,
         "credit lines",
-        records.apply_credit_line_page,
+        mirror.apply_credit_line_page,
         on_page,
     )
 
@@ -275,7 +275,7 @@ def sync_borrowers(*, on_page: ProgressCallback | None = None) -> SyncReport:
     report = SyncReport("borrowers")
     listing = get_client().borrowers.list(page_size=DEFACTO_PAGE_SIZE)
     for page in _pages(report, listing, "borrowers"):
-        _apply(report, _enrolled_here(report, page), records.apply_borrower_page)
+        _apply(report, _enrolled_here(report, page), mirror.apply_borrower_page)
         if on_page is not None:
             on_page(len(page))
     return report
@@ -332,4 +332,4 @@ def sync_bills(
         end_date=period_end.isoformat(),
         page_size=DEFACTO_PAGE_SIZE,
     )
-    return _sync(SyncReport("bills"), listing, "bills", records.apply_bill_page, on_page)
+    return _sync(SyncReport("bills"), listing, "bills", mirror.apply_bill_page, on_page)

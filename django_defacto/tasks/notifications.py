@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
-from ..services import denial_reasons, notifications
+from ..services.loans import denial_reasons, notifications
 
 
 @shared_task(

@@ -15,7 +15,8 @@ from typing import Any
 
 from celery import shared_task
 
-from ..services import polling, reconciliation
+from ..services import sweeps
+from ..services.loans import polling
 from .locks import single_run
 
 logger = logging.getLogger("django_defacto.tasks")
@@ -50,12 +51,12 @@ def poll_pending_decisions() -> dict[str, Any]:
 def sync_monthly_bills() -> dict[str, Any]:
     """On `DEFACTO["BILLS_SYNC_DAY"]`, mirror the previous month's bills; other days,
     return at once (the beat entry runs daily)."""
-    if not reconciliation.bills_due():
+    if not sweeps.bills_due():
         return {"skipped": "not the day of the month bills are synced"}
     with single_run("sync_monthly_bills", DAILY_LOCK_SECONDS) as acquired:
         if not acquired:
             return SKIPPED
-        report = reconciliation.sync_monthly_bills()
+        report = sweeps.sync_monthly_bills()
     return _as_dict(report) if report is not None else {}
 
 
@@ -65,7 +66,7 @@ def refresh_credit_lines() -> dict[str, Any]:
     with single_run("refresh_credit_lines", DAILY_LOCK_SECONDS) as acquired:
         if not acquired:
             return SKIPPED
-        return _as_dict(reconciliation.refresh_all_credit_lines())
+        return _as_dict(sweeps.refresh_all_credit_lines())
 
 
 @shared_task(name="django_defacto.reconcile_loans", acks_late=True)
@@ -74,7 +75,7 @@ def reconcile_loans() -> dict[str, Any]:
     with single_run("reconcile_loans", DAILY_LOCK_SECONDS) as acquired:
         if not acquired:
             return SKIPPED
-        return _as_dict(reconciliation.reconcile_loans())
+        return _as_dict(sweeps.reconcile_loans())
 
 
 @shared_task(name="django_defacto.purge_webhook_events", acks_late=True)
@@ -83,4 +84,4 @@ def purge_webhook_events() -> dict[str, Any]:
     with single_run("purge_webhook_events", DAILY_LOCK_SECONDS) as acquired:
         if not acquired:
             return SKIPPED
-        return {"deleted": reconciliation.purge_webhook_events()}
+        return {"deleted": sweeps.purge_webhook_events()}

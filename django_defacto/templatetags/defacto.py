@@ -23,8 +23,8 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from ..conf import defacto_settings, get_adapter
-from ..services.eligibility import check_eligibility
-from ..services.presenting import consent_text
+from ..presentation import consent_text
+from ..services.loans import check_eligibility
 from ..support.formatting import iso_day, money
 
 register = template.Library()

@@ -21,8 +21,8 @@ from django_defacto.models import Bill, Borrower, Loan
 from django_defacto.sandbox.control import SandboxControl
 from django_defacto.sandbox.scenarios import REJECT, SUCCESS, scenario_iban
 from django_defacto.services import borrowers, loans
-from django_defacto.services.denial_reasons import loan_denial_text
-from django_defacto.services.eligibility import check_eligibility
+from django_defacto.services.loans.denial_reasons import loan_denial_text
+from django_defacto.services.loans.eligibility import check_eligibility
 from django_defacto.services.sync import sync_bills, sync_loans
 from django_defacto.support.formatting import money
 

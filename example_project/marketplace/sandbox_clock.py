@@ -22,7 +22,7 @@ from django_defacto.models import Borrower, Loan
 from django_defacto.models.statuses import LOAN_FLOW
 from django_defacto.sandbox.control import SandboxControl
 from django_defacto.services.borrowers import borrower_for_seller, refresh_borrower_and_credit_lines
-from django_defacto.services.loan_actions import refresh_loan
+from django_defacto.services.loans.actions import refresh_loan
 
 from .models import Seller
 

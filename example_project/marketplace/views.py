@@ -34,7 +34,7 @@ from django_defacto.services.borrowers import (
     current_credit_line,
     enroll_seller,
 )
-from django_defacto.services.denial_reasons import loan_denial_text
+from django_defacto.services.loans import loan_denial_text
 
 from .forms import EnrollForm, SandboxClockForm
 from .models import Invoice, Notification, Seller

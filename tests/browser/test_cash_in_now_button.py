@@ -19,8 +19,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from django_defacto.conf import get_adapter
 from django_defacto.models import Loan, LoanStatus
-from django_defacto.services.denial_reasons import denial_reason_text
 from django_defacto.services.loans import refresh_loan
+from django_defacto.services.loans.denial_reasons import denial_reason_text
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice
 

@@ -12,7 +12,7 @@ from django.utils.formats import date_format
 
 from django_defacto.conf import get_adapter
 from django_defacto.models import Bill, CreditLine, Invoice, Loan, LoanStatus, Payment
-from django_defacto.services.eligibility import check_eligibility
+from django_defacto.services.loans.eligibility import check_eligibility
 from tests.integration.admin_steps import (
     action_names,
     change_url,

@@ -22,8 +22,8 @@ from django_defacto.exceptions import (
     NotEligible,
     SellerNotFound,
 )
-from django_defacto.services import financing, idempotency
-from django_defacto.services.presenting import SPECIFIC_REFUSALS
+from django_defacto.presentation import SPECIFIC_REFUSALS
+from django_defacto.services import borrowers as financing
 from tests.integration.api_steps import api
 from tests.marketplace import make_seller
 
@@ -74,9 +74,6 @@ def test_service_errors_stay_under_the_classes_callers_catch():
     assert issubclass(LoanNotAtDefacto, LoanActionRefused)
     assert issubclass(AlreadyFinanced, NotEligible)
     assert issubclass(exceptions.LoanRequestUnsettled, DefactoUnavailable)
-    # Still reachable where they used to live.
-    assert idempotency.InvoiceNotFound is exceptions.InvoiceNotFound
-    assert idempotency.IdempotencyKeyReused is exceptions.IdempotencyKeyReused
 
 
 def test_the_refusal_statuses_cover_every_specific_refusal():

@@ -11,8 +11,8 @@ from django.db import connection
 from django.test import override_settings
 
 from django_defacto.models import Bill, Loan, LoanStatus
-from django_defacto.services.eligibility import financing_cost
 from django_defacto.services.loans import refresh_loan
+from django_defacto.services.loans.eligibility import financing_cost
 from tests.integration.api_steps import api, ask_for_loan, new_key, ref, signed_in
 from tests.integration.concurrency import at_once, meeting_before_insert
 from tests.integration.sellers import ready_seller

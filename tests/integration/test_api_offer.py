@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from django_defacto.services.eligibility import financing_cost
+from django_defacto.services.loans.eligibility import financing_cost
 from tests.integration.api_steps import api, ask_for_loan, ref, signed_in
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice, make_seller

@@ -11,9 +11,9 @@ from django.test import override_settings
 from django_defacto import signals
 from django_defacto.exceptions import AlreadyFinanced, DefactoUnavailable, NotEligible
 from django_defacto.models import Invoice, Loan, LoanStatus
-from django_defacto.services.eligibility import check_eligibility, financing_cost
 from django_defacto.services.loans import cash_in_now, reconcile_loan_request
-from django_defacto.services.records import LOCAL_LOAN_METADATA_KEY
+from django_defacto.services.loans.eligibility import check_eligibility, financing_cost
+from django_defacto.services.mirror import LOCAL_LOAN_METADATA_KEY
 from tests.integration.concurrency import at_once, meeting_before_insert
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice, make_seller

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from django_defacto.models import Borrower, CreditLine, Invoice, Loan
-from django_defacto.services.records import apply_borrower
+from django_defacto.services.mirror import apply_borrower
 from django_defacto.services.sync import sync_loans
 from tests.journeys import loan_request, ready_borrower, small_loans
 

@@ -9,12 +9,12 @@ from django.core.cache import cache
 from django.utils import translation
 
 from django_defacto.models import Loan
-from django_defacto.services.denial_reasons import (
+from django_defacto.services.loans.denial_reasons import (
     GENERIC_TEXTS,
     denial_reason_text,
     loan_denial_text,
 )
-from django_defacto.services.notifications import sweep_seller_notifications
+from django_defacto.services.loans.notifications import sweep_seller_notifications
 from tests.integration.api_steps import api, ask_for_loan, ref, signed_in
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice

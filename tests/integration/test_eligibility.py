@@ -13,7 +13,7 @@ from django.utils.functional import Promise
 
 from django_defacto.models import CreditLine
 from django_defacto.services.borrowers import enroll_seller
-from django_defacto.services.eligibility import (
+from django_defacto.services.loans.eligibility import (
     MAX_LOAN_AMOUNT,
     check_eligibility,
     financing_cost,

@@ -12,7 +12,7 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from django_defacto.conf import get_adapter
 from django_defacto.contract import openapi_spec
 from django_defacto.sandbox.scenarios import SUCCESS, scenario_of_iban
-from django_defacto.services.wire import invoice_item
+from django_defacto.services.loans.wire import invoice_item
 from example_project.marketplace.demo_data import seed_demo
 from example_project.marketplace.models import Invoice, Seller
 

@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from django_defacto.models import Loan, LoanStatus
 from django_defacto.services.loans import cash_in_now
-from django_defacto.services.notifications import sweep_seller_notifications
-from django_defacto.services.polling import poll_pending_decisions
+from django_defacto.services.loans.notifications import sweep_seller_notifications
+from django_defacto.services.loans.polling import poll_pending_decisions
 from django_defacto.tasks.notifications import notify_seller
 from example_project.marketplace.models import Notification
 from tests.integration.sellers import ready_seller

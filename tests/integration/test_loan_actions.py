@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from django_defacto.exceptions import InvalidRepaymentDate, LoanActionRefused
 from django_defacto.models import LoanEvent, LoanStatus, Payment
-from django_defacto.services.eligibility import check_eligibility, financing_cost
 from django_defacto.services.loans import (
     cancel_loan,
     cash_in_now,
@@ -18,6 +17,7 @@ from django_defacto.services.loans import (
     refresh_loan,
     validate_loan,
 )
+from django_defacto.services.loans.eligibility import check_eligibility, financing_cost
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice
 

@@ -16,13 +16,13 @@ import pytest
 
 from django_defacto.exceptions import LoanRequestUnsettled
 from django_defacto.models import Loan, LoanStatus
-from django_defacto.services.eligibility import check_eligibility
 from django_defacto.services.loans import (
     cash_in_now,
     reconcile_loan_request,
     settle_loan_request,
 )
-from django_defacto.services.polling import poll_pending_decisions
+from django_defacto.services.loans.eligibility import check_eligibility
+from django_defacto.services.loans.polling import poll_pending_decisions
 from tests.conftest import IN_PROCESS_URL
 from tests.integration.api_steps import ask_for_loan, signed_in
 from tests.integration.dying import ProcessDies

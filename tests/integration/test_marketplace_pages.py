@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_defacto.models import Bill, Loan, LoanStatus
-from django_defacto.services.loan_actions import refresh_loan
 from django_defacto.services.loans import cash_in_now
+from django_defacto.services.loans.actions import refresh_loan
 from example_project.marketplace.management.commands.run_demo import Command as RunDemo
 from example_project.marketplace.models import Notification
 from tests.integration.sellers import ready_seller

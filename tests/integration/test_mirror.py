@@ -23,8 +23,7 @@ from django_defacto.client import DefactoClient
 from django_defacto.models import Loan, LoanStatus
 from django_defacto.sandbox import Sandbox
 from django_defacto.sandbox.control import SandboxControl
-from django_defacto.services.mirror import upsert
-from django_defacto.services.records import apply_loan, apply_loan_page
+from django_defacto.services.mirror import apply_loan, apply_loan_page, upsert
 from tests.conftest import IN_PROCESS_URL, TEST_API_KEY
 from tests.contract import ContractCheckingAdapter
 from tests.journeys import loan_request, ready_borrower

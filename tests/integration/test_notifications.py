@@ -11,11 +11,11 @@ from django.core import mail
 from django_defacto import signals
 from django_defacto.conf import get_adapter
 from django_defacto.models import Loan, LoanStatus
-from django_defacto.services.denial_reasons import denial_reason_text
 from django_defacto.services.loans import cash_in_now
-from django_defacto.services.notifications import sweep_seller_notifications
-from django_defacto.services.polling import poll_pending_decisions
-from django_defacto.services.records import apply_loan, apply_loan_page
+from django_defacto.services.loans.denial_reasons import denial_reason_text
+from django_defacto.services.loans.notifications import sweep_seller_notifications
+from django_defacto.services.loans.polling import poll_pending_decisions
+from django_defacto.services.mirror import apply_loan, apply_loan_page
 from django_defacto.tasks.notifications import notify_seller
 from tests.integration.concurrency import at_once
 from tests.integration.sellers import ready_seller

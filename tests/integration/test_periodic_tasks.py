@@ -14,7 +14,7 @@ from django_defacto import signals
 from django_defacto.models import Bill, CreditLine, Loan, LoanStatus, WebhookEvent
 from django_defacto.models.webhook_event import WebhookEventState
 from django_defacto.sandbox.clock import first_of_next_month
-from django_defacto.services import reconciliation
+from django_defacto.services import sweeps as reconciliation
 from django_defacto.services.loans import cash_in_now
 from django_defacto.tasks.locks import single_run
 from django_defacto.tasks.periodic import (

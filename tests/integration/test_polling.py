@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from django_defacto.models import Borrower, Loan, LoanStatus
 from django_defacto.services.loans import cash_in_now
-from django_defacto.services.polling import poll_interval, poll_pending_decisions
-from django_defacto.services.records import apply_borrower
+from django_defacto.services.loans.polling import poll_pending_decisions
+from django_defacto.services.mirror import apply_borrower
+from django_defacto.services.poll_intervals import poll_interval
 from django_defacto.services.sync import sync_loans
 from django_defacto.tasks.periodic import poll_pending_decisions as poll_task
 from tests.integration.concurrency import at_once

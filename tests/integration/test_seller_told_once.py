@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from django_defacto.models import Loan, LoanStatus
 from django_defacto.services.loans import cash_in_now
-from django_defacto.services.notifications import sweep_seller_notifications
-from django_defacto.services.polling import poll_pending_decisions
-from django_defacto.services.records import UNCLAIMED_GRACE
+from django_defacto.services.loans.notifications import sweep_seller_notifications
+from django_defacto.services.loans.polling import poll_pending_decisions
+from django_defacto.services.mirror.apply import UNCLAIMED_GRACE
 from django_defacto.tasks.notifications import notify_seller
 from example_project.marketplace.models import Notification
 from tests.conftest import IN_PROCESS_URL
@@ -96,7 +96,7 @@ def test_a_worker_dead_mid_send_leaves_it_to_the_sweep_once_its_lease_ran_out(
     defacto_client, control, django_capture_on_commit_callbacks, settings
 ):
     loan = decided_while_away(control, django_capture_on_commit_callbacks)
-    from django_defacto.services import notifications
+    from django_defacto.services.loans import notifications
 
     # The first worker claimed the notification and died before sending.
     claimed = notifications._claim(str(loan.pk), LoanStatus.TO_VALIDATE, loan.requested_at)

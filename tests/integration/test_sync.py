@@ -11,7 +11,7 @@ import pytest
 
 from django_defacto.models import Bill, Borrower, CreditLine, Invoice, Loan, LoanStatus, Payment
 from django_defacto.sandbox.clock import first_of_next_month
-from django_defacto.services.records import apply_borrower
+from django_defacto.services.mirror import apply_borrower
 from django_defacto.services.sync import (
     previous_calendar_month,
     sync_bills,

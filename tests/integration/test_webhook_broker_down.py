@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from django_defacto.models import Loan, LoanStatus, WebhookEvent, WebhookEventState
 from django_defacto.services.loans import cash_in_now
-from django_defacto.services.webhooks import STRANDED_AFTER, process_stranded_events
+from django_defacto.services.webhooks.processing import STRANDED_AFTER, process_stranded_events
 from django_defacto.webhooks import views
 from example_project.celery import app
 from tests.integration.sellers import ready_seller

@@ -46,7 +46,7 @@ from django_defacto.exceptions import DefactoServiceError
 from django_defacto.models import Loan, LoanStatus, WebhookEvent
 from django_defacto.models.statuses import LOAN_AWAITING_DECISION
 from django_defacto.services.loans import reconcile_loan_request
-from django_defacto.services.reconciliation import refresh_all_credit_lines
+from django_defacto.services.sweeps import refresh_all_credit_lines
 from example_project.celery import app as marketplace_app
 from tests.marketplace import make_invoice
 

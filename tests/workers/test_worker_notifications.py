@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from django_defacto.models import Loan, LoanStatus
-from django_defacto.services import loan_actions, records
+from django_defacto.services import mirror as records
+from django_defacto.services.loans import actions as loan_actions
 from example_project.marketplace.models import Notification
 
 from .conftest import result_of, wait_for

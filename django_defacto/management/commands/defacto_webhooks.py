@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from django_defacto.exceptions import DefactoConfigurationError, DefactoServiceError
 from django_defacto.services import webhooks
+from django_defacto.support.webhook_urls import masked_url
 
 
 class Command(BaseCommand):
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         types = subscription.get("event_types") or []
         return (
             f"{subscription.get('id')}  {subscription.get('name') or '-'}  "
-            f"{webhooks.masked_url(str(subscription.get('to_url') or ''))}  "
+            f"{masked_url(str(subscription.get('to_url') or ''))}  "
             f"({len(types)} event type{'' if len(types) == 1 else 's'})"
         )
 

@@ -36,6 +36,7 @@ from django_defacto.models import WebhookEvent
 from django_defacto.models.webhook_event import WebhookEventState
 from django_defacto.sandbox.control import SandboxControl
 from django_defacto.services import webhooks
+from django_defacto.support.webhook_urls import masked_url
 from example_project.marketplace.demo_data import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -193,7 +194,7 @@ class Command(BaseCommand):
                 subscription = webhooks.sync_subscription()
                 self.stdout.write(
                     f"Webhooks: Defacto notifies "
-                    f"{webhooks.masked_url(str(subscription.subscription.get('to_url')))}"
+                    f"{masked_url(str(subscription.subscription.get('to_url')))}"
                 )
                 result = Journey(client, control, self.stdout.write).run()
         except (DefactoError, DefactoServiceError) as exc:

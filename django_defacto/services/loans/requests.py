@@ -1,4 +1,6 @@
-""" "Cash in now": a loan request recorded locally first, then sent to Defacto.
+""" "Cash in now": a loan request recorded locally first, then sent to Defacto, and
+settled by Defacto's answer however late it comes (`request_loan` is the seller API's
+way in: the seller's invoice by reference, once per `Idempotency-Key`).
 
 The local row is committed (with its `salt_id`) before Defacto is called, so:
 - a second click on the same invoice fails on the one-active-loan-per-invoice constraint
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,50 +30,38 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
-from .. import signals
-from ..client import DefactoError
-from ..conf import defacto_settings, get_adapter, get_client
-from ..exceptions import (
+from ... import signals
+from ...client import DefactoError
+from ...conf import defacto_settings, get_adapter, get_client
+from ...exceptions import (
     AlreadyFinanced,
     DefactoServiceError,
+    InvoiceNotFound,
     LoanActionRefused,
     LoanRequestUnsettled,
     NotEligible,
 )
-from ..models import Borrower, Invoice, Loan, LoanStatus
-from ..models.payloads import aware_datetime
-from ..support.formatting import defacto_moment
-from ..support.paging import DEFACTO_PAGE_SIZE
-from . import host_answers
-from .client_errors import (
+from ...models import Borrower, Invoice, Loan, LoanStatus
+from ...models.payloads import aware_datetime
+from ...support.paging import DEFACTO_PAGE_SIZE
+from .. import host_answers
+from ..borrowers.enrolment import borrower_for_seller
+from ..borrowers.status import Reason
+from ..client_errors import (
     DEFINITE_REFUSALS,
     defacto_call,
     defacto_said,
     is_definite_refusal,
     service_error,
 )
-from .dispatch import announce_loan, send_on_commit
-from .eligibility import Eligibility, Reason, check_eligibility
-from .loan_actions import cancel_loan, change_repayment_date, refresh_loan, validate_loan
-from .mirror import Applied, update_fields
-from .records import (
-    LOCAL_INVOICE_METADATA_KEY,
-    LOCAL_LOAN_METADATA_KEY,
-    apply_loan,
-    local_loan_id,
-)
-from .wire import invoice_item
-
-__all__ = [
-    "cancel_loan",
-    "cash_in_now",
-    "change_repayment_date",
-    "find_request_at_defacto",
-    "reconcile_loan_request",
-    "refresh_loan",
-    "settle_loan_request",
-    "validate_loan",
-]
+from ..mirror.announce import announce_loan, send_on_commit
+from ..mirror.apply import apply_loan, local_loan_id
+from ..mirror.upserts import Applied, update_fields
+from ..poll_intervals import next_check_at
+from ..seller_scope import seller_invoice
+from .eligibility import Eligibility, check_eligibility
+from .idempotency import replayed_loan, request_fingerprint
+from .wire import loan_request_body
 
 logger = logging.getLogger(__name__)
 
@@ -163,40 +154,6 @@ def _record_request(
     return loan
 
 
-def _loan_body(loan: Loan, host_invoice: Any | None, to_pay_at: datetime) -> dict[str, Any]:
-    # Set from the quote when the request was recorded.
-    assert loan.to_repay_at is not None, "the loan has no repayment date"
-    invoice = loan.invoice
-    iban = invoice.payee_iban if invoice is not None else ""
-    body: dict[str, Any] = {
-        "salt_id": loan.salt_id,
-        "amount": loan.amount,
-        "currency": loan.currency,
-        "loan_to": {"account_number": iban, "account_number_type": "iban"},
-        "to_pay_at": defacto_moment(to_pay_at),
-        "to_repay_at": defacto_moment(loan.to_repay_at),
-        "metadata": {LOCAL_LOAN_METADATA_KEY: str(loan.id)},
-        "wait_for_validation": loan.wait_for_validation,
-        "auto_validate": loan.auto_validate,
-    }
-    if loan.borrower_identifier:
-        body["borrower"] = {"identifier": loan.borrower_identifier}
-    if invoice is not None and invoice.defacto_id:
-        body["invoice_ids"] = [invoice.defacto_id]
-    elif host_invoice is not None and invoice is not None:
-        item = invoice_item(host_invoice)
-        item["metadata"] = {
-            **(item.get("metadata") or {}),
-            LOCAL_INVOICE_METADATA_KEY: str(invoice.pk),
-        }
-        body["invoices"] = [item]
-    else:
-        raise LoanActionRefused(
-            gettext("The invoice of this loan request no longer exists on the marketplace.")
-        )
-    return body
-
-
 def _locked_request(loan: Loan) -> Loan | None:
     """The loan under a row lock if it is still a request without Defacto's answer (a
     webhook or a sync may have brought the answer meanwhile)."""
@@ -251,22 +208,6 @@ def _not_answered(loan: Loan, error: DefactoError, *, first_attempt: bool) -> Lo
     return locked
 
 
-def _settle_answered_request(loan: Loan, *, seller_waits: bool) -> None:
-    """Defacto answered: the request's outcome is known. When the seller waits for this
-    answer, also record the status they are shown, in the same write and transaction
-    (so a decision applied later finds the stamp and is announced)."""
-    changes: dict[str, Any] = {}
-    if loan.request_outcome_unknown or loan.request_error:
-        changes.update(request_outcome_unknown=False, request_error="")
-    if seller_waits and not loan.seller_notified_status:
-        changes.update(
-            seller_notified_status=loan.status,
-            seller_notified_at=timezone.now(),
-        )
-    if changes:
-        update_fields(loan, **changes)
-
-
 def _send(
     loan: Loan, body: dict[str, Any], *, first_attempt: bool, seller_waits: bool = False
 ) -> tuple[Loan, DefactoError | None]:
@@ -277,10 +218,8 @@ def _send(
     except DefactoError as error:
         return _not_answered(loan, error, first_attempt=first_attempt), error
 
-    def settle(applied: Loan) -> None:
-        _settle_answered_request(applied, seller_waits=seller_waits)
-
-    return apply_loan(payload, local=loan, then=settle).instance, None
+    applied = apply_loan(payload, local=loan, answers_request=True, seller_waits=seller_waits)
+    return applied.instance, None
 
 
 @host_answers.asking_once
@@ -304,7 +243,7 @@ def cash_in_now(
     Raises `NotEligible` (or `AlreadyFinanced`) with every reason, before any request.
     `auto_validate` and `wait_for_validation` default to the `DEFACTO` settings.
     `idempotency_key` is stored on the loan, unique per borrower, with the
-    `idempotency_fingerprint` of the request it names (see `services.idempotency`).
+    `idempotency_fingerprint` of the request it names (see `idempotency`).
     The adapter is asked about the invoice, and the borrower read, once for the call.
     """
     eligibility = check_eligibility(host_invoice, amount=amount, to_repay_at=to_repay_at)
@@ -323,7 +262,7 @@ def cash_in_now(
         idempotency_fingerprint=idempotency_fingerprint,
     )
     try:
-        body = _loan_body(loan, host_invoice, timezone.now())
+        body = loan_request_body(loan, host_invoice, timezone.now())
     except Exception as exc:
         # Nothing was sent: release the invoice rather than leave a request nobody sends.
         _mark_failed(loan, gettext("The loan request could not be prepared: %s") % exc)
@@ -334,13 +273,62 @@ def cash_in_now(
     return _record_what_the_seller_saw(loan)
 
 
+@dataclass(frozen=True)
+class LoanRequest:
+    loan: Loan
+    created: bool  # False when the key had already made this loan
+
+
+@host_answers.asking_once
+def request_loan(
+    seller: Any,
+    invoice_ref: str,
+    *,
+    idempotency_key: str = "",
+    requested_by: Any = None,
+    amount: int | None = None,
+    to_repay_at: datetime | None = None,
+) -> LoanRequest:
+    """Cash in now on the seller's invoice `invoice_ref`, once per `idempotency_key`.
+
+    Raises `InvoiceNotFound` when the invoice is not the seller's (or does not exist),
+    `IdempotencyKeyReused` when the key made a loan for another request (another invoice,
+    amount or repayment date), and whatever `cash_in_now` raises (`NotEligible`,
+    `AlreadyFinanced`, `DefactoUnavailable`).
+    """
+    fingerprint = request_fingerprint(invoice_ref, amount, to_repay_at) if idempotency_key else ""
+    borrower = borrower_for_seller(seller)
+    existing = replayed_loan(borrower, idempotency_key, invoice_ref, fingerprint)
+    if existing is not None:
+        return LoanRequest(existing, created=False)
+    invoice = seller_invoice(seller, invoice_ref)
+    if invoice is None:
+        raise InvoiceNotFound(gettext("There is no such invoice among yours."))
+    try:
+        loan = cash_in_now(
+            invoice,
+            requested_by=requested_by,
+            amount=amount,
+            to_repay_at=to_repay_at,
+            idempotency_key=idempotency_key,
+            idempotency_fingerprint=fingerprint,
+        )
+    except NotEligible:
+        # A request with the same key may have saved its loan between the lookup above
+        # and this one's insert: that loan is the answer, not "already financed".
+        existing = replayed_loan(borrower, idempotency_key, invoice_ref, fingerprint)
+        if existing is not None:
+            return LoanRequest(existing, created=False)
+        raise
+    return LoanRequest(loan, created=True)
+
+
 def _record_what_the_seller_saw(loan: Loan) -> Loan:
     """After a request Defacto refused or did not answer: stamp the status the request
     returns with (under the row lock, so a decision applied meanwhile is either already
     in it or finds the stamp and is announced later), and schedule a check when the loan
-    is left awaiting a decision. An answered request is stamped by `_settle_answered_request`."""
-    from .polling import next_check_at
-
+    is left awaiting a decision. An answered request is stamped where its answer is
+    applied (`mirror.apply_loan`)."""
     with transaction.atomic():
         loan = Loan.objects.select_for_update().get(pk=loan.pk)
         changes: dict[str, Any] = {}
@@ -385,7 +373,9 @@ def reconcile_loan_request(loan: Loan) -> Loan:
     host_invoice = None
     if loan.invoice is not None and loan.invoice.invoice_key and not loan.invoice.defacto_id:
         host_invoice = get_adapter().get_invoice(loan.invoice.invoice_key)
-    loan, error = _send(loan, _loan_body(loan, host_invoice, timezone.now()), first_attempt=False)
+    loan, error = _send(
+        loan, loan_request_body(loan, host_invoice, timezone.now()), first_attempt=False
+    )
     if error is None:
         return loan
     try:
@@ -394,15 +384,11 @@ def reconcile_loan_request(loan: Loan) -> Loan:
         logger.warning("Looking for loan request %s failed: %s", loan.salt_id, search_error)
         found = None
     if found is not None:
-        return apply_loan(found, local=loan, then=_settle_found_request).instance
+        return apply_loan(found, local=loan, answers_request=True).instance
     raise LoanRequestUnsettled(
         loan.request_error or gettext("Defacto has not said yet what became of this loan request."),
         status=error.status,
     )
-
-
-def _settle_found_request(loan: Loan) -> None:
-    _settle_answered_request(loan, seller_waits=False)
 
 
 #: How far back from a request the search for its loan at Defacto reads the borrower's

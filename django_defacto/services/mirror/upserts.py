@@ -17,7 +17,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from ..models.base import MirroredModel
+from ...models.base import MirroredModel
 
 M = TypeVar("M", bound=MirroredModel)
 Payload = dict[str, Any]

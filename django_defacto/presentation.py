@@ -3,6 +3,8 @@ repayment instructions and the words a seller agrees to.
 
 These are rules, not layout: the seller API, the "Cash in now" button and any page of
 the marketplace share them, so a loan is "paid" or "declined" the same way everywhere.
+The services never use them: they give facts (a status, a quote, reasons), and the
+entry points tell them.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from typing import Any
 from django.db import models
 from django.utils.translation import gettext
 
-from ..exceptions import NotEligible
-from ..models import Loan, LoanStatus
-from ..models.statuses import LOAN_DISBURSED
-from ..support.formatting import day_of, money
-from .eligibility import Quote, Reason
+from .exceptions import NotEligible
+from .models import BorrowerStatus, Loan, LoanStatus
+from .models.statuses import LOAN_DISBURSED
+from .services.borrowers import NOT_ENROLLED, Financing, Reason
+from .services.loans import Offer, Quote
+from .support.formatting import day_of, money
 
 S = LoanStatus
 
@@ -77,6 +80,20 @@ def status_label(choices: type[models.TextChoices], value: str) -> str:
         return str(choices(value).label)
     except ValueError:
         return value
+
+
+def financing_status_label(financing: Financing) -> str:
+    """The seller's enrolment status in words, "Not enrolled" before any."""
+    if financing.status == NOT_ENROLLED:
+        return str(BorrowerStatus.NOT_ENROLLED.label)
+    return status_label(BorrowerStatus, financing.status)
+
+
+def offer_consent_text(offer: Offer) -> str:
+    """What the seller agrees to by taking `offer`."""
+    return consent_text(
+        offer.invoice_number, offer.eligibility.quote, auto_validate=offer.auto_validate
+    )
 
 
 def refusal_code(error: NotEligible) -> str:

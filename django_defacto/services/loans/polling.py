@@ -10,26 +10,27 @@ forward in the claiming transaction (a concurrent sweep skips them: row locks wi
 LOCKED where the database has it), then asks Defacto about a whole page in one
 `GET /loans?id=...` request. The checks thin out as a loan
 ages (`DEFACTO["POLL_INTERVALS"]`): seconds at first, hours later. A decided loan's
-`next_poll_at` is cleared where its status is applied (`records.after_loan_changes`).
+`next_poll_at` is cleared where its status is applied (`mirror.apply.after_loan_changes`).
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ..client import DefactoError
-from ..conf import defacto_settings, get_client
-from ..exceptions import DefactoServiceError
-from ..models import Loan, LoanStatus
-from ..models.statuses import LOAN_AWAITING_DECISION
-from . import records
-from .loans import reconcile_loan_request
+from ...client import DefactoError
+from ...conf import defacto_settings, get_client
+from ...exceptions import DefactoServiceError
+from ...models import Loan, LoanStatus
+from ...models.statuses import LOAN_AWAITING_DECISION
+from .. import mirror
+from ..poll_intervals import next_check_at
+from .requests import reconcile_loan_request
 
 logger = logging.getLogger("django_defacto.polling")
 
@@ -47,24 +48,6 @@ class PollReport:
     reconciled: int = 0
     requests: int = 0
     errors: list[str] = field(default_factory=list)
-
-
-def poll_interval(age_seconds: float, intervals: tuple[int, ...] | None = None) -> int:
-    """Seconds until the next check of a loan requested `age_seconds` ago: the first step
-    of `intervals` whose running total exceeds the age; the last step repeats."""
-    steps = intervals or defacto_settings().poll_intervals
-    elapsed = 0
-    for step in steps:
-        elapsed += step
-        if elapsed > age_seconds:
-            return step
-    return steps[-1]
-
-
-def next_check_at(loan: Loan, now: datetime | None = None) -> datetime:
-    now = now or timezone.now()
-    age = (now - loan.requested_at).total_seconds() if loan.requested_at else 0
-    return now + timedelta(seconds=poll_interval(max(age, 0)))
 
 
 def _due(now: datetime) -> Q:
@@ -96,7 +79,7 @@ def _ask_defacto(report: PollReport, loans: list[Loan], page_size: int) -> None:
     try:
         for page in listing.pages():
             report.requests += 1
-            result = records.apply_loan_page(page)
+            result = mirror.apply_loan_page(page)
             for item in result.applied:
                 if item.instance.status in LOAN_AWAITING_DECISION:
                     report.still_pending += 1

@@ -1,17 +1,21 @@
-"""Sending the package's signals once the change that caused them is committed."""
+"""What a change to the mirror sets off once it is committed: the package's signals, and
+the tasks queued by name (a seller's notification, the words of a decline), so the
+services never import the tasks."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.db import transaction
 from django.dispatch import Signal
 
-from .. import signals
-from ..models import Borrower, Loan
-from ..models.statuses import LOAN_APPROVED, LOAN_DISBURSED, BorrowerStatus, LoanStatus
-from ..support.task_queue import queue_task
-from .mirror import Applied
+from ... import signals
+from ...models import Borrower, Loan
+from ...models.statuses import LOAN_APPROVED, LOAN_DISBURSED, BorrowerStatus, LoanStatus
+from ...support.task_queue import queue_task
+from .upserts import Applied
 
 
 def send_on_commit(signal: Signal, sender: type, **kwargs: Any) -> None:
@@ -70,3 +74,14 @@ def announce_bill(applied: Applied) -> None:
             bill=applied.instance,
             created=applied.created,
         )
+
+
+def queue_denial_texts(loans: Iterable[Loan]) -> None:
+    """Once the transaction commits, fetch the words of each newly declined loan's code."""
+    for loan in loans:
+        if loan.denial_reason and loan.denial_reason_texts is None:
+            transaction.on_commit(partial(queue_denial_texts_of, str(loan.pk)), robust=True)
+
+
+def queue_denial_texts_of(loan_id: str) -> None:
+    queue_task("django_defacto.fetch_denial_texts", loan_id)

@@ -15,19 +15,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterable
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from django.core.cache import cache
-from django.db import transaction
 from django.utils import timezone, translation
 
-from ..client import DefactoError, NotFoundError
-from ..conf import DefactoConfigurationError, defacto_settings, get_client
-from ..models import Loan, LoanStatus
-from ..support.task_queue import queue_task
+from ...client import DefactoError, NotFoundError
+from ...conf import DefactoConfigurationError, defacto_settings, get_client
+from ...models import Loan, LoanStatus
 
 logger = logging.getLogger("django_defacto.denial_reasons")
 
@@ -149,17 +145,6 @@ def fetch_denial_texts_of(loan_id: str) -> bool:
     if loan is None:
         return False
     return fetch_loan_denial_texts(loan).denial_reason_texts is not None
-
-
-def queue_denial_texts(loans: Iterable[Loan]) -> None:
-    """Once the transaction commits, fetch the words of each newly declined loan's code."""
-    for loan in loans:
-        if loan.denial_reason and loan.denial_reason_texts is None:
-            transaction.on_commit(partial(queue_fetch, str(loan.pk)), robust=True)
-
-
-def queue_fetch(loan_id: str) -> None:
-    queue_task("django_defacto.fetch_denial_texts", loan_id)
 
 
 # Declined loans still without their words are looked at this long by the sweep (a lost

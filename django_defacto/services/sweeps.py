@@ -25,8 +25,8 @@ from ..exceptions import DefactoServiceError
 from ..models import Borrower, Loan, LoanStatus, WebhookEvent
 from ..models.statuses import LOAN_FLOW, LOAN_OPEN
 from ..models.webhook_event import WebhookEventState
-from . import records
-from .loans import reconcile_loan_request
+from . import mirror
+from .loans.requests import reconcile_loan_request
 from .sync import (
     SyncReport,
     previous_calendar_month,
@@ -95,7 +95,7 @@ def _reconcile_batch(report: ReconcileReport, batch: list[str]) -> None:
             report.requests += 1
             _compare(report, page, batch)
             seen.update(str(payload.get("id")) for payload in page)
-            result = records.apply_loan_page(page)
+            result = mirror.apply_loan_page(page)
             for payload, error in result.failed:
                 report.errors.append(f"Loan {payload.get('id')} could not be mirrored: {error}")
     except DefactoError as error:

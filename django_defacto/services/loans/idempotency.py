@@ -1,4 +1,5 @@
-"""Loan requests that can be sent again safely: an `Idempotency-Key` names one request.
+"""Loan requests that can be sent again safely: an `Idempotency-Key` names one request
+(`requests.request_loan` applies these rules).
 
 The key is stored on the loan it made, unique per borrower (a partial unique constraint),
 so the database decides between two requests carrying the same key: one loan is made and
@@ -17,27 +18,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.utils.translation import gettext
 
-from ..exceptions import IdempotencyKeyReused, InvoiceNotFound, NotEligible
-from ..models import Borrower, Loan
-from ..support.formatting import day_of
-from . import host_answers
-from .borrowers import borrower_for_seller
-from .loans import cash_in_now
-from .seller_scope import seller_invoice
+from ...exceptions import IdempotencyKeyReused
+from ...models import Borrower, Loan
+from ...support.formatting import day_of
 
 MAX_KEY_LENGTH = 255
-
-
-@dataclass(frozen=True)
-class LoanRequest:
-    loan: Loan
-    created: bool  # False when the key had already made this loan
 
 
 def valid_key(key: str) -> bool:
@@ -69,7 +58,11 @@ def request_fingerprint(invoice_ref: str, amount: int | None, to_repay_at: datet
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
-def _replay(borrower: Borrower | None, key: str, invoice_ref: str, fingerprint: str) -> Loan | None:
+def replayed_loan(
+    borrower: Borrower | None, key: str, invoice_ref: str, fingerprint: str
+) -> Loan | None:
+    """The loan an earlier request with this key made, or None; raises
+    `IdempotencyKeyReused` when that request asked for something else."""
     if borrower is None or not key:
         return None
     loan = loan_with_key(borrower, key)
@@ -92,47 +85,3 @@ def _replay(borrower: Borrower | None, key: str, invoice_ref: str, fingerprint: 
             )
         )
     return loan
-
-
-@host_answers.asking_once
-def request_loan(
-    seller: Any,
-    invoice_ref: str,
-    *,
-    idempotency_key: str = "",
-    requested_by: Any = None,
-    amount: int | None = None,
-    to_repay_at: datetime | None = None,
-) -> LoanRequest:
-    """Cash in now on the seller's invoice `invoice_ref`, once per `idempotency_key`.
-
-    Raises `InvoiceNotFound` when the invoice is not the seller's (or does not exist),
-    `IdempotencyKeyReused` when the key made a loan for another request (another invoice,
-    amount or repayment date), and whatever `cash_in_now` raises (`NotEligible`,
-    `AlreadyFinanced`, `DefactoUnavailable`).
-    """
-    fingerprint = request_fingerprint(invoice_ref, amount, to_repay_at) if idempotency_key else ""
-    borrower = borrower_for_seller(seller)
-    existing = _replay(borrower, idempotency_key, invoice_ref, fingerprint)
-    if existing is not None:
-        return LoanRequest(existing, created=False)
-    invoice = seller_invoice(seller, invoice_ref)
-    if invoice is None:
-        raise InvoiceNotFound(gettext("There is no such invoice among yours."))
-    try:
-        loan = cash_in_now(
-            invoice,
-            requested_by=requested_by,
-            amount=amount,
-            to_repay_at=to_repay_at,
-            idempotency_key=idempotency_key,
-            idempotency_fingerprint=fingerprint,
-        )
-    except NotEligible:
-        # A request with the same key may have saved its loan between the lookup above
-        # and this one's insert: that loan is the answer, not "already financed".
-        existing = _replay(borrower, idempotency_key, invoice_ref, fingerprint)
-        if existing is not None:
-            return LoanRequest(existing, created=False)
-        raise
-    return LoanRequest(loan, created=True)

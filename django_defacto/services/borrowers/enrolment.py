@@ -1,4 +1,4 @@
-"""Sellers as Defacto borrowers: enrolment, terms acceptance, credit lines.
+"""Sellers as Defacto borrowers: enrolment and terms acceptance.
 
 Enrolment never creates a second borrower at Defacto: the local row is saved first, and
 before any (re-)creation the borrower is looked up by its legal identifier and adopted
@@ -11,23 +11,21 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..adapter import SellerProfile
-from ..client import DefactoError, InvalidRequestError
-from ..conf import get_adapter, get_client
-from ..exceptions import BorrowerIdentifierTaken, EnrollmentIncomplete, SellerNotFound
-from ..models import Borrower, CreditLine
-from ..models.statuses import BorrowerStatus
-from ..support.formatting import defacto_moment
-from ..support.paging import DEFACTO_PAGE_SIZE
-from . import host_answers
-from .client_errors import defacto_call, defacto_said, service_error
-from .mirror import update_fields
-from .records import apply_borrower, apply_credit_line_page
+from ...adapter import SellerProfile
+from ...client import DefactoError, InvalidRequestError
+from ...conf import get_adapter, get_client
+from ...exceptions import BorrowerIdentifierTaken, EnrollmentIncomplete, SellerNotFound
+from ...models import Borrower
+from ...models.statuses import BorrowerStatus
+from ...support.formatting import defacto_moment
+from .. import host_answers
+from ..client_errors import defacto_call, defacto_said, service_error
+from ..mirror.apply import apply_borrower
+from ..mirror.upserts import update_fields
 
 # `identifier_type` values POST /borrowers accepts (openapi `APIPostBorrower`).
 IDENTIFIER_TYPES = frozenset(
@@ -235,37 +233,6 @@ def refresh_borrower(borrower: Borrower) -> Borrower:
     return apply_borrower(payload, local=borrower).instance
 
 
-def credit_lines_of(borrower: Borrower) -> QuerySet[CreditLine]:
-    """The borrower's local credit lines, linked or only named by its identifier."""
-    return CreditLine.objects.filter(
-        Q(borrower=borrower) | Q(borrower__isnull=True, borrower_identifier=borrower.identifier)
-    )
-
-
-def refresh_credit_lines(borrower: Borrower) -> list[CreditLine]:
-    """Fetch the borrower's credit lines (GET /credit_lines?borrower=<identifier>, one
-    request per page) and return all of them, newest first."""
-    if borrower.identifier:
-        with defacto_call(gettext("refresh the seller's credit lines")):
-            pages = get_client().credit_lines.list(
-                borrower=borrower.identifier, page_size=DEFACTO_PAGE_SIZE
-            )
-            for page in pages.pages():
-                apply_credit_line_page(page)
-    return list(credit_lines_of(borrower).order_by(F("start_date").desc(nulls_last=True), "-pk"))
-
-
-def current_credit_line(borrower: Borrower) -> CreditLine | None:
-    """The latest credit line that has not expired (from the local mirror)."""
-    now = timezone.now()
-    return (
-        credit_lines_of(borrower)
-        .filter(Q(end_date__isnull=True) | Q(end_date__gt=now))
-        .order_by(F("start_date").desc(nulls_last=True), "-pk")
-        .first()
-    )
-
-
 def enroll_borrower(borrower: Borrower) -> Borrower:
     """Enroll a Borrower row that is not enrolled yet (e.g. after a failed attempt),
     from the marketplace's seller it names, keeping any recorded T&C acceptance."""
@@ -276,10 +243,3 @@ def enroll_borrower(borrower: Borrower) -> Borrower:
             % {"key": borrower.seller_key}
         )
     return enroll_seller(seller, terms_accepted_at=borrower.terms_accepted_at)
-
-
-def refresh_borrower_and_credit_lines(borrower: Borrower) -> Borrower:
-    """The borrower's status and its credit lines, as Defacto has them now."""
-    borrower = refresh_borrower(borrower)
-    refresh_credit_lines(borrower)
-    return borrower

@@ -16,19 +16,20 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ..conf import defacto_settings
-from ..models import Bill, Borrower, CreditLine, Invoice, Loan, LoanEvent, Payment
-from ..models.payloads import aware_datetime, nested, text
-from ..models.statuses import LOAN_AWAITING_DECISION, LOAN_DECIDED, LoanStatus
-from .denial_reasons import queue_denial_texts
-from .dispatch import (
+from ...conf import defacto_settings
+from ...models import Bill, Borrower, CreditLine, Invoice, Loan, LoanEvent, Payment
+from ...models.payloads import aware_datetime, nested, text
+from ...models.statuses import LOAN_AWAITING_DECISION, LOAN_DECIDED, LoanStatus
+from ..poll_intervals import next_check_at
+from .announce import (
     announce_bill,
     announce_borrower,
     announce_credit_line,
     announce_loan,
+    queue_denial_texts,
     queue_seller_notification,
 )
-from .mirror import Applied, PageResult, Payload, Relations, upsert, upsert_page
+from .upserts import Applied, PageResult, Payload, Relations, update_fields, upsert, upsert_page
 
 logger = logging.getLogger("django_defacto.records")
 
@@ -122,11 +123,14 @@ def apply_loan(
     payload: Payload,
     *,
     local: Loan | None = None,
-    then: Callable[[Loan], None] | None = None,
+    answers_request: bool = False,
+    seller_waits: bool = False,
 ) -> Applied:
-    """Mirror one loan payload; `local` is the request it answers, if known. `then` runs
-    on the applied row in the same transaction, under its row lock, before the
-    follow-ups (polling schedule, late decisions) look at it."""
+    """Mirror one loan payload; `local` is the request it answers, if known. With
+    `answers_request` (Defacto's answer to the request, or the loan found for it), the
+    request is settled on the applied row, in the same transaction and under its row
+    lock, before the follow-ups (polling schedule, late decisions) look at it; with
+    `seller_waits`, the status the seller is shown now is recorded too."""
     if local is None:
         local_id = local_loan_id(payload)
         if local_id is not None:
@@ -136,11 +140,27 @@ def apply_loan(
     with transaction.atomic():
         applied = upsert(Loan, payload, extra=extra, existing=local)
         _link_invoice(applied.instance, payload)
-        if then is not None:
-            then(applied.instance)
+        if answers_request:
+            _settle_request(applied.instance, seller_waits=seller_waits)
         after_loan_changes([applied])
     announce_loan(applied)
     return applied
+
+
+def _settle_request(loan: Loan, *, seller_waits: bool) -> None:
+    """Defacto answered a request: its outcome is known. When the seller waits for this
+    answer, also record the status they are shown, in the same write and transaction
+    (so a decision applied later finds the stamp and is announced)."""
+    changes: dict[str, Any] = {}
+    if loan.request_outcome_unknown or loan.request_error:
+        changes.update(request_outcome_unknown=False, request_error="")
+    if seller_waits and not loan.seller_notified_status:
+        changes.update(
+            seller_notified_status=loan.status,
+            seller_notified_at=timezone.now(),
+        )
+    if changes:
+        update_fields(loan, **changes)
 
 
 def _borrower_of_request(local: Loan | None, payload: Payload) -> dict[str, Borrower] | None:
@@ -245,8 +265,6 @@ def after_loan_changes(applied: Sequence[Applied]) -> None:
 
 def _schedule_checks(applied: Sequence[Applied]) -> None:
     """Loans awaiting a decision get a next check; the others need none."""
-    from .polling import next_check_at
-
     # A request's first check was set for its answer; once answered, the loan follows
     # the decision's schedule.
     awaiting = [

@@ -4,29 +4,37 @@ stands between the seller and "Cash in now"."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
-from ..exceptions import DefactoServiceError, EnrollmentIncomplete
-from ..models import Borrower, CreditLine
-from ..models.statuses import BorrowerStatus
-from .borrowers import (
-    MISSING_ITEMS,
-    borrower_for_seller,
-    current_credit_line,
-    enroll_seller,
-    refresh_borrower,
-    refresh_credit_lines,
-)
-from .eligibility import Reason, _borrower_reasons
-from .presenting import status_label
+from ...exceptions import DefactoServiceError, EnrollmentIncomplete
+from ...models import Borrower, CreditLine
+from ...models.statuses import BORROWER_CAN_BORROW, BorrowerStatus
+from .credit_lines import credit_lines_of, current_credit_line, refresh_credit_lines
+from .enrolment import MISSING_ITEMS, borrower_for_seller, enroll_seller, refresh_borrower
 
 logger = logging.getLogger(__name__)
 
 NOT_ENROLLED = "NOT_ENROLLED"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """What stands in the way of financing: a stable `code` and a translatable message."""
+
+    code: str
+    message: str | Promise
+
+    def __iter__(self) -> Iterator[str | Promise]:
+        # A `(code, message)` pair too, as `NotEligible.reasons` documents.
+        return iter((self.code, self.message))
 
 
 @dataclass
@@ -46,12 +54,6 @@ class Financing:
         return self.borrower.status
 
     @property
-    def status_label(self) -> str:
-        if self.status == NOT_ENROLLED:
-            return str(BorrowerStatus.NOT_ENROLLED.label)
-        return status_label(BorrowerStatus, self.status)
-
-    @property
     def terms_accepted_at(self) -> datetime | None:
         return self.borrower.terms_accepted_at if self.borrower is not None else None
 
@@ -60,9 +62,41 @@ class Financing:
         return not self.missing
 
 
+def borrower_reasons(borrower: Borrower | None, line: CreditLine | None) -> list[Reason]:
+    """What stands on the seller's side between an invoice and "Cash in now":
+    enrolment, the terms, the account's status and a credit line still open."""
+    if borrower is None or not borrower.is_enrolled:
+        return [Reason("not_enrolled", _("The seller is not enrolled with Defacto yet."))]
+    reasons = []
+    if borrower.status == BorrowerStatus.TO_SIGN or (
+        borrower.terms_accepted_at is None and borrower.signed_at is None
+    ):
+        reasons.append(
+            Reason("terms_not_accepted", _("The seller has not accepted Defacto's terms yet."))
+        )
+    elif borrower.status not in BORROWER_CAN_BORROW:
+        reasons.append(
+            Reason(
+                "borrower_not_ready",
+                format_lazy(
+                    _("The seller's Defacto account is not ready to borrow (status: {status})."),
+                    status=borrower.get_status_display() or borrower.status,
+                ),
+            )
+        )
+    if line is None:
+        if credit_lines_of(borrower).exists():
+            reasons.append(
+                Reason("credit_line_expired", _("The seller's credit line has expired."))
+            )
+        else:
+            reasons.append(Reason("no_credit_line", _("Defacto has not opened a credit line yet.")))
+    return reasons
+
+
 def _missing(borrower: Borrower | None, line: CreditLine | None) -> list[Reason]:
     # The same reasons the eligibility check gives for the seller's side of an invoice.
-    reasons = list(_borrower_reasons(borrower, line))
+    reasons = list(borrower_reasons(borrower, line))
     if borrower is not None and not borrower.is_enrolled and borrower.enrollment_error:
         reasons.append(Reason("enrollment_incomplete", borrower.enrollment_error))
     return reasons

@@ -1,42 +1,34 @@
-"""Defacto's webhook notifications: stored once per notification, then processed.
+"""Processing a stored webhook notification: the payload is only a hint.
 
-Defacto delivers at least once, in any order, unsigned. The receiver stores each
-delivery (`record_delivery`) keyed by the notification's id so a repeat only counts a
-delivery; `process_event` then treats the payload as a hint: it fetches the entity from
-Defacto and applies it through `records`, whose forward-only upserts make processing
-idempotent and order-independent.
+`process_event` claims the event, fetches its entity from Defacto and applies it through
+the mirror, whose forward-only upserts make processing idempotent and order-independent
+(Defacto delivers at least once, in any order; `intake` stored each delivery once).
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import logging
 import traceback as tracebacks
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from ..client import NotFoundError
-from ..conf import DefactoConfigurationError, defacto_settings, get_client
-from ..models import Borrower, CreditLine, Loan, Payment, WebhookEvent
-from ..models.payloads import aware_datetime, text
-from ..models.webhook_event import WebhookEventState
-from ..support.paging import DEFACTO_PAGE_SIZE
-from ..support.webhook_urls import (
-    masked_url as masked_url,  # the commands show subscriptions with it
-)
-from ..support.webhook_urls import with_token, without_token
-from . import records
-from .borrowers import refresh_borrower, refresh_credit_lines
-from .client_errors import defacto_call
-from .loan_actions import refresh_loan
+from ...client import NotFoundError
+from ...conf import get_client
+from ...models import Borrower, CreditLine, Loan, Payment, WebhookEvent
+from ...models.payloads import text
+from ...models.webhook_event import WebhookEventState
+from ...support.paging import DEFACTO_PAGE_SIZE
+from .. import mirror
+from ..borrowers.credit_lines import refresh_credit_lines
+from ..borrowers.enrolment import refresh_borrower
+from ..client_errors import defacto_call
+from ..loans.actions import refresh_loan
 
 logger = logging.getLogger("django_defacto.webhooks")
 
@@ -75,83 +67,6 @@ HANDLED_EVENT_TYPES: tuple[str, ...] = (
     "Payment.SCHEDULED",
 )
 
-# Column widths of WebhookEvent: a longer value from the payload is cut, never refused.
-_WIDTHS = {"event_type": 64, "entity_type": 32, "entity_id": 64, "status": 32}
-_DEDUPE_KEY_WIDTH = 128
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What storing one delivery did: the event, whether it was seen before, and whether
-    it should now be processed."""
-
-    event: WebhookEvent
-    repeated: bool
-    should_process: bool
-
-
-def dedupe_key(notification: dict[str, Any], body: bytes) -> str:
-    """The notification's id, or the SHA-256 of the raw body when it has none."""
-    notification_id = notification.get("id")
-    if isinstance(notification_id, (str, int)) and not isinstance(notification_id, bool):
-        key = str(notification_id).strip()
-        if key and len(key) <= _DEDUPE_KEY_WIDTH:
-            return key
-    return "sha256:" + hashlib.sha256(body).hexdigest()
-
-
-def _columns(notification: dict[str, Any]) -> dict[str, Any]:
-    state = notification.get("entity_state")
-    state = state if isinstance(state, dict) else {}
-    values = {
-        "event_type": text(notification.get("event_type")),
-        "entity_type": text(notification.get("entity_type")),
-        "entity_id": text(state.get("id")),
-        "status": text(notification.get("status")),
-    }
-    columns: dict[str, Any] = {name: value[: _WIDTHS[name]] for name, value in values.items()}
-    try:
-        columns["occurred_at"] = aware_datetime(notification.get("timestamp"))
-    except (TypeError, ValueError):
-        columns["occurred_at"] = None
-    return columns
-
-
-def _own_transaction() -> Any:
-    """A savepoint inside a caller's transaction (so a duplicate key leaves it usable);
-    nothing in autocommit mode, where the statement is its own transaction."""
-    if transaction.get_connection().in_atomic_block:
-        return transaction.atomic()
-    return contextlib.nullcontext()
-
-
-def record_delivery(notification: dict[str, Any], body: bytes) -> Delivery:
-    """Store one delivery of `notification` (its raw `body` gives the fallback key).
-
-    A repeat (same key) only counts one more delivery; it is worth processing again only
-    when the stored event FAILED. Safe against two deliveries of one notification at once:
-    the loser of the insert race counts as the repeat.
-    """
-    key = dedupe_key(notification, body)
-    try:
-        # Outside a transaction this is one INSERT, committed alone: a first delivery,
-        # by far the most common case, costs a single round trip to the database.
-        with _own_transaction():
-            event = WebhookEvent.objects.create(
-                dedupe_key=key, body=notification, **_columns(notification)
-            )
-        return Delivery(event, repeated=False, should_process=True)
-    except IntegrityError:
-        pass  # Seen before, or being stored by a concurrent delivery right now.
-    with transaction.atomic():
-        existing = WebhookEvent.objects.select_for_update().get(dedupe_key=key)
-        WebhookEvent.objects.filter(pk=existing.pk).update(deliveries=F("deliveries") + 1)
-        existing.refresh_from_db(fields=["deliveries"])
-        return Delivery(existing, repeated=True, should_process=existing.state == State.FAILED)
-
-
-# ---- processing -------------------------------------------------------------------------
-
 Handler = Callable[[WebhookEvent], None]
 
 
@@ -169,7 +84,7 @@ def _process_loan(event: WebhookEvent) -> None:
     # links it) or a loan made elsewhere on the account.
     with defacto_call(gettext("fetch the loan from Defacto")):
         payload = get_client().loans.get(event.entity_id)
-    records.apply_loan(payload)
+    mirror.apply_loan(payload)
 
 
 def _process_payment(event: WebhookEvent) -> None:
@@ -177,7 +92,7 @@ def _process_payment(event: WebhookEvent) -> None:
     filters: dict[str, Any] = {"loan_id": loan_id} if loan_id else {"id": [event.entity_id]}
     with defacto_call(gettext("fetch the loan's payments from Defacto")):
         for page in get_client().payments.list(page_size=DEFACTO_PAGE_SIZE, **filters).pages():
-            records.apply_payment_page(page)
+            mirror.apply_payment_page(page)
 
 
 def _process_borrower(event: WebhookEvent) -> None:
@@ -208,7 +123,7 @@ def _process_credit_line(event: WebhookEvent) -> None:
     if event.entity_id:
         with defacto_call(gettext("fetch the credit line from Defacto")):
             for page in get_client().credit_lines.list(id=[event.entity_id]).pages():
-                records.apply_credit_line_page(page)
+                mirror.apply_credit_line_page(page)
     if event.event_type == "CreditLine.CREATED":
         # Defacto's notification names the business, not the borrower (see NOTES.md):
         # every borrower still waiting for a line may be the one.
@@ -219,13 +134,13 @@ def _process_credit_line(event: WebhookEvent) -> None:
 def _process_invoice(event: WebhookEvent) -> None:
     with defacto_call(gettext("fetch the invoice from Defacto")):
         payload = get_client().invoices.get(event.entity_id)
-    records.apply_invoice(payload)
+    mirror.apply_invoice(payload)
 
 
 def _process_bill(event: WebhookEvent) -> None:
     with defacto_call(gettext("fetch the bill from Defacto")):
         for page in get_client().bills.list(bill_id=[event.entity_id]).pages():
-            records.apply_bill_page(page)
+            mirror.apply_bill_page(page)
 
 
 _HANDLERS: dict[str, Handler] = {
@@ -416,75 +331,3 @@ def reprocess_event(event: WebhookEvent) -> WebhookEvent:
     except Exception:
         event.refresh_from_db()
         return event
-
-
-# ---- the subscription at Defacto ---------------------------------------------------------
-
-SUBSCRIPTION_NAME = "django-defacto"
-
-
-def subscription_url() -> str:
-    """The receiver's public URL with the first configured token in its query string."""
-    options = defacto_settings()
-    public_url = options.webhook_public_url.strip()
-    if not public_url:
-        raise DefactoConfigurationError(
-            'No public URL for the webhook receiver: set DEFACTO["WEBHOOK_PUBLIC_URL"] to '
-            'e.g. "https://marketplace.example/defacto/webhooks/".'
-        )
-    if not options.webhook_tokens:
-        raise DefactoConfigurationError(
-            'No webhook token: set DEFACTO["WEBHOOK_TOKENS"] to a list holding a long random '
-            "secret (the receiver refuses every delivery without one)."
-        )
-    return with_token(without_token(public_url), options.webhook_tokens[0])
-
-
-def list_subscriptions() -> list[dict[str, Any]]:
-    """Every webhook subscription of the account, as Defacto has them."""
-    with defacto_call(gettext("list the webhook subscriptions")):
-        return get_client().webhooks.list().to_list()
-
-
-def _ours(subscriptions: list[dict[str, Any]], url: str) -> list[dict[str, Any]]:
-    target = without_token(url)
-    return [s for s in subscriptions if without_token(str(s.get("to_url") or "")) == target]
-
-
-@dataclass(frozen=True)
-class SubscriptionSync:
-    """What `sync_subscription` did: "created", "updated" or "unchanged"."""
-
-    outcome: str
-    subscription: dict[str, Any]
-
-
-def sync_subscription() -> SubscriptionSync:
-    """Subscribe the receiver at Defacto (or bring its subscription up to date) for
-    `HANDLED_EVENT_TYPES`; a second run changes nothing. Our subscription is the one whose
-    URL, token aside, is the receiver's."""
-    url = subscription_url()
-    wanted = {"name": SUBSCRIPTION_NAME, "to_url": url, "event_types": list(HANDLED_EVENT_TYPES)}
-    ours = _ours(list_subscriptions(), url)
-    client = get_client()
-    if not ours:
-        with defacto_call(gettext("subscribe the webhook receiver")):
-            return SubscriptionSync("created", client.webhooks.create(wanted))
-    current = ours[0]
-    if current.get("to_url") == url and set(current.get("event_types") or []) == set(
-        HANDLED_EVENT_TYPES
-    ):
-        return SubscriptionSync("unchanged", current)
-    # PATCH wants the whole subscription, not only what changed.
-    body = {**wanted, "name": current.get("name") or SUBSCRIPTION_NAME}
-    with defacto_call(gettext("update the webhook subscription")):
-        return SubscriptionSync("updated", client.webhooks.update(str(current["id"]), body))
-
-
-def delete_subscriptions() -> list[dict[str, Any]]:
-    """Remove the receiver's subscriptions at Defacto; returns those removed."""
-    ours = _ours(list_subscriptions(), subscription_url())
-    with defacto_call(gettext("delete the webhook subscription")):
-        for subscription in ours:
-            get_client().webhooks.delete(str(subscription["id"]))
-    return ours

@@ -3,7 +3,7 @@ and refresh it with its events and payments.
 
 Each action checks the loan's current local status first, so a refusal is explained in
 words without a request; Defacto's own refusals become `LoanActionRefused` too (the loan
-is then refreshed, since Defacto knew better). The answer is applied through `records`,
+is then refreshed, since Defacto knew better). The answer is applied through the `mirror`,
 which locks the row and only moves the status forward.
 """
 
@@ -17,21 +17,21 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from ..client import DefactoClient, DefactoError
-from ..conf import get_client
-from ..exceptions import (
+from ...client import DefactoClient, DefactoError
+from ...conf import get_client
+from ...exceptions import (
     DefactoServiceError,
     InvalidRepaymentDate,
     LoanActionRefused,
     LoanNotAtDefacto,
 )
-from ..models import Loan, LoanStatus
-from ..models.statuses import LOAN_APPROVED, LOAN_AWAITING_DECISION, LOAN_DISBURSED
-from ..support.formatting import defacto_moment
-from ..support.paging import DEFACTO_PAGE_SIZE
-from .client_errors import defacto_call, service_error
-from .eligibility import MAX_LOAN_DAYS, MIN_LOAN_DAYS, loan_days, repayment_bounds
-from .records import apply_loan, apply_payment_page, record_loan_events
+from ...models import Loan, LoanStatus
+from ...models.statuses import LOAN_APPROVED, LOAN_AWAITING_DECISION, LOAN_DISBURSED
+from ...support.formatting import defacto_moment
+from ...support.paging import DEFACTO_PAGE_SIZE
+from ..client_errors import defacto_call, service_error
+from ..mirror.apply import apply_loan, apply_payment_page, record_loan_events
+from .terms import MAX_LOAN_DAYS, MIN_LOAN_DAYS, loan_days, repayment_bounds
 
 S = LoanStatus
 

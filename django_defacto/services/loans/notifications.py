@@ -1,6 +1,6 @@
 """Telling a seller about a decision that came after their loan request returned.
 
-When a decision reaches a loan whose seller was told "pending", `records` stamps
+When a decision reaches a loan whose seller was told "pending", `mirror.apply` stamps
 `seller_notified_status` with it in the same transaction as the status change and queues
 `notify_seller` on commit. Sending then goes:
 
@@ -34,15 +34,15 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from .. import signals
-from ..adapter import SellerNotification
-from ..conf import defacto_settings, get_adapter
-from ..models import Loan, LoanStatus
-from ..models.statuses import LOAN_DECIDED
-from ..support.formatting import iso_day, money
+from ... import signals
+from ...adapter import SellerNotification
+from ...conf import defacto_settings, get_adapter
+from ...models import Loan, LoanStatus
+from ...models.statuses import LOAN_DECIDED
+from ...support.formatting import iso_day, money
+from ..mirror.announce import send_on_commit
+from ..mirror.upserts import update_fields
 from .denial_reasons import denial_reason_text, fetch_missing_denial_texts
-from .dispatch import send_on_commit
-from .mirror import update_fields
 
 logger = logging.getLogger("django_defacto.notifications")
 

@@ -1,0 +1,231 @@
+"""Can this invoice be financed now, and at what cost? Local data only, no request.
+
+`check_eligibility` gives every reason that applies at once, so a seller sees all that
+stands in the way, and a quote (see `terms`); `offer_for_invoice` adds what the
+"Cash in now" dialog shows beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Subquery
+from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+from ...conf import defacto_settings
+from ...models import Borrower, CreditLine, Invoice, Loan
+from ...models.statuses import LOAN_RELEASES_INVOICE
+from ...support.formatting import money
+from .. import host_answers
+from ..borrowers.credit_lines import current_credit_line
+from ..borrowers.enrolment import borrower_for_seller
+from ..borrowers.status import Reason, borrower_reasons
+from .terms import (
+    MAX_LOAN_AMOUNT,
+    MAX_LOAN_DAYS,
+    MIN_LOAN_DAYS,
+    SUPPORTED_CURRENCIES,
+    Quote,
+    default_repayment_date,
+    financing_cost,
+    loan_days,
+    quote_for_loan,
+    repayment_bounds,
+    repayment_date_in_bounds,
+)
+
+
+@dataclass
+class Eligibility:
+    eligible: bool
+    reasons: list[Reason] = field(default_factory=list)
+    quote: Quote | None = None
+    borrower: Borrower | None = None
+    credit_line: CreditLine | None = None
+    # The loan already holding the invoice, if any (the "already financed" reason).
+    loan: Loan | None = None
+
+    @property
+    def codes(self) -> list[str]:
+        return [reason.code for reason in self.reasons]
+
+
+def active_loan_for(invoice_key: str) -> Loan | None:
+    """The local loan that holds this host invoice (neither declined, canceled nor failed).
+
+    At most one can (a partial unique constraint). The invoice is found first, by its
+    key, so the loans are searched by invoice: a join ordered by date can lead the
+    planner to walk every loan backwards when the invoice has none yet.
+    """
+    invoice_id = Subquery(Invoice.objects.filter(invoice_key=invoice_key).values("pk")[:1])
+    held = Loan.objects.filter(invoice_id=invoice_id).exclude(
+        status__in=sorted(LOAN_RELEASES_INVOICE)
+    )
+    return next(iter(held[:1]), None)
+
+
+def _amount_reasons(
+    amount: int, total: int, currency: str, line: CreditLine | None
+) -> list[Reason]:
+    reasons = []
+    if amount <= 0:
+        reasons.append(Reason("amount_too_low", _("The amount to finance must be positive.")))
+    if amount > total:
+        reasons.append(
+            Reason(
+                "amount_too_high",
+                format_lazy(
+                    _("The amount is more than the invoice's total of {total}."),
+                    total=money(total, currency),
+                ),
+            )
+        )
+    if amount > MAX_LOAN_AMOUNT:
+        reasons.append(
+            Reason(
+                "amount_too_high",
+                format_lazy(
+                    _("Defacto lends at most {limit} per loan."),
+                    limit=money(MAX_LOAN_AMOUNT, currency),
+                ),
+            )
+        )
+    if line is not None and amount > 0 and amount > line.balance_available:
+        reasons.append(
+            Reason(
+                "balance_too_low",
+                format_lazy(
+                    _("Only {available} is available on the seller's credit line."),
+                    available=money(line.balance_available, line.currency),
+                ),
+            )
+        )
+    if currency not in SUPPORTED_CURRENCIES:
+        reasons.append(
+            Reason(
+                "currency_not_supported",
+                format_lazy(
+                    _("Defacto finances invoices in euros or pounds only, not {currency}."),
+                    currency=currency,
+                ),
+            )
+        )
+    elif line is not None and line.currency != currency:
+        reasons.append(
+            Reason(
+                "currency_not_supported",
+                format_lazy(
+                    _("The invoice is in {currency} but the credit line is in {line_currency}."),
+                    currency=currency,
+                    line_currency=line.currency,
+                ),
+            )
+        )
+    return reasons
+
+
+def _date_reasons(now: datetime, to_repay_at: datetime) -> list[Reason]:
+    if repayment_date_in_bounds(now, to_repay_at):
+        return []
+    return [
+        Reason(
+            "repayment_date_out_of_bounds",
+            format_lazy(
+                _("The repayment date must be {low} to {high} days from today."),
+                low=MIN_LOAN_DAYS,
+                high=MAX_LOAN_DAYS,
+            ),
+        )
+    ]
+
+
+def check_eligibility(
+    host_invoice: Any, *, amount: int | None = None, to_repay_at: datetime | None = None
+) -> Eligibility:
+    """Whether `host_invoice` can be financed now for `amount` cents (default: its total)
+    repaid on `to_repay_at` (default: its due date when Defacto accepts it), with every
+    reason it cannot and a quote. Reads the local mirror only; keep it fresh with
+    `refresh_borrower`, `refresh_credit_lines` or the syncs."""
+    details = host_answers.invoice_details(host_invoice)
+    borrower = borrower_for_seller(host_answers.invoice_seller(host_invoice))
+    line = current_credit_line(borrower) if borrower is not None else None
+    now = timezone.now()
+    currency = details.currency  # normalised by InvoiceDetails ("eur" is "EUR")
+    amount = details.total_amount if amount is None else amount
+    if to_repay_at is None:
+        to_repay_at = default_repayment_date(details.due_at, now)
+    elif timezone.is_naive(to_repay_at):
+        to_repay_at = timezone.make_aware(to_repay_at)
+    reasons = borrower_reasons(borrower, line)
+    loan = active_loan_for(host_answers.invoice_key(host_invoice))
+    if loan is not None:
+        reasons.append(
+            Reason(
+                "already_financed",
+                format_lazy(
+                    _("This invoice already has a loan ({status})."),
+                    status=loan.get_status_display(),
+                ),
+            )
+        )
+    reasons += _amount_reasons(amount, details.total_amount, currency, line)
+    reasons += _date_reasons(now, to_repay_at)
+    daily_rate = line.fees_daily_rate if line is not None else None
+    if loan is not None:
+        quote = quote_for_loan(loan, daily_rate)
+    elif amount > 0:
+        earliest, latest = repayment_bounds(now)
+        days = loan_days(now, to_repay_at)
+        quote = Quote(
+            amount=amount,
+            currency=currency,
+            to_repay_at=to_repay_at,
+            days=days,
+            cost=financing_cost(amount, days, daily_rate) if daily_rate is not None else None,
+            cost_is_estimate=True,
+            daily_rate=daily_rate,
+            earliest_repay_at=earliest,
+            latest_repay_at=latest,
+        )
+    else:
+        quote = None
+    return Eligibility(
+        eligible=not reasons,
+        reasons=reasons,
+        quote=quote,
+        borrower=borrower,
+        credit_line=line,
+        loan=loan,
+    )
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What "Cash in now" would give on an invoice: its eligibility and quote, the loan
+    it already has, and whether an approval would be validated at once."""
+
+    invoice_ref: str
+    invoice_number: str
+    eligibility: Eligibility
+    auto_validate: bool
+
+    @property
+    def loan(self) -> Loan | None:
+        return self.eligibility.loan
+
+
+@host_answers.asking_once
+def offer_for_invoice(
+    host_invoice: Any, *, amount: int | None = None, to_repay_at: datetime | None = None
+) -> Offer:
+    eligibility = check_eligibility(host_invoice, amount=amount, to_repay_at=to_repay_at)
+    return Offer(
+        invoice_ref=host_answers.invoice_key(host_invoice),
+        invoice_number=host_answers.invoice_details(host_invoice).number,
+        eligibility=eligibility,
+        auto_validate=defacto_settings().auto_validate,
+    )
