@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from django_defacto.models import Loan, LoanStatus
-from django_defacto.services import mirror as records
 from django_defacto.services.loans import actions as loan_actions
+from django_defacto.services.mirror import apply as mirror_apply
 from example_project.marketplace.models import Notification
 
 from .conftest import result_of, wait_for
@@ -38,7 +38,7 @@ def test_a_worker_killed_after_the_email_left_does_not_tell_the_seller_twice(
     (loan,) = pending_loans(served_sandbox)
     served_sandbox.control.advance_clock(PAST_THE_DECISION)
     # The decision is stamped here; its send is left to the workers below.
-    monkeypatch.setattr(records, "queue_seller_notification", lambda loan, status: None)
+    monkeypatch.setattr(mirror_apply, "queue_seller_notification", lambda loan, status: None)
     loan_actions.refresh_loan(loan)
     loan.refresh_from_db()
     assert loan.seller_notified_status == LoanStatus.TO_VALIDATE
