@@ -39,21 +39,24 @@ FLOOR_URL = "/bench/cash-in-floor/"
 # Each POST's steps: (what it does, "module:function" or "module:Class.method").
 STEPS: list[tuple[str, str]] = [
     ("seller found for the user", "django_defacto.api.permissions:IsSeller.has_permission"),
-    ("Idempotency-Key looked up", "django_defacto.services.loans.requests:replayed_loan"),
+    (
+        "Idempotency-Key looked up (only when the loan's insert meets it)",
+        "django_defacto.services.loans.requests:replayed_loan",
+    ),
     ("seller's invoice read", "django_defacto.services.loans.requests:seller_invoice"),
     (
-        "eligibility: borrower, credit line, active loan",
+        "eligibility: credit line, invoice row and its loan",
         "django_defacto.services.loans.requests:check_eligibility",
     ),
     (
-        "request recorded, committed before Defacto hears of it",
+        "request recorded (invoice row, loan row), committed before Defacto hears of it",
         "django_defacto.services.loans.requests:_record_request",
     ),
     ("Defacto's answer: client.loans.create", "django_defacto.client.resources:Loans.create"),
     ("answer applied, in one transaction", "django_defacto.services.loans.requests:apply_loan"),
-    ("loan presented: events, invoice, JSON", "django_defacto.api.views:SellerView.loan_response"),
+    ("loan presented as JSON", "django_defacto.api.views:SellerView.loan_response"),
 ]
-REST = "the rest: middleware, session and user, DRF, commits"
+REST = "the rest: middleware, session and user, DRF, the borrower, commits"
 
 
 class Steps:

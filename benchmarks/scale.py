@@ -9,7 +9,7 @@ scale-report.json (ignored by git).
 Defacto is `scale_defacto.ScaleDefacto`, in the measuring process: list pages made on
 the fly from two payloads of the sandbox (see that module). A sync is measured into an
 empty mirror; a poll sweep over a mirror holding exactly the pending loans it sweeps,
-all due (each at its own time, see `_seed_pending`), all decided at Defacto. The
+all due at one shared moment (see `_seed_pending`), all decided at Defacto. The
 subprocess is `python -m benchmarks.scale KIND SIZE TEMPLATE` and prints its figures as
 one JSON line; its progress goes to stderr.
 """

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from django_defacto.models import Loan
 from example_project.marketplace.defacto_adapter import MarketplaceAdapter
 from tests.integration.api_steps import ask_for_loan, signed_in
 from tests.integration.sellers import ready_seller
@@ -62,3 +63,32 @@ def test_one_cash_in_now_asks_the_adapter_and_reads_the_borrower_once(
         if query["sql"].startswith("SELECT") and 'FROM "django_defacto_borrower"' in query["sql"]
     ]
     assert len(borrower_reads) == 1, borrower_reads
+
+
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    """What the request sent to the database; the test's own transaction turns the
+    request's transactions into savepoints, which are left out."""
+    return [
+        query["sql"]
+        for query in queries.captured_queries
+        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+
+
+@pytest.mark.django_db
+def test_one_cash_in_now_costs_twelve_statements_however_many_loans_the_mirror_holds(
+    defacto_client, control
+):
+    seller, _ = ready_seller(control)
+    browser = signed_in(seller.user)
+    counts = []
+    for loans_before in (0, 1, 25):
+        while Loan.objects.count() < loans_before:
+            assert ask_for_loan(browser, make_invoice(seller, total=1_000)).status_code == 201
+        invoice = make_invoice(seller, total=1_000)
+        with CaptureQueriesContext(connection) as queries:
+            answer = ask_for_loan(browser, invoice)
+        assert answer.status_code == 201, answer.content
+        counts.append(len(_statements(queries)))
+    assert counts[0] <= 12, _statements(queries)
+    assert len(set(counts)) == 1, counts

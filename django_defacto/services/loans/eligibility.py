@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -48,24 +48,37 @@ class Eligibility:
     credit_line: CreditLine | None = None
     # The loan already holding the invoice, if any (the "already financed" reason).
     loan: Loan | None = None
+    # The invoice's local mirror row, if it has one yet (a request reuses it).
+    invoice: Invoice | None = None
 
     @property
     def codes(self) -> list[str]:
         return [reason.code for reason in self.reasons]
 
 
-def active_loan_for(invoice_key: str) -> Loan | None:
-    """The local loan that holds this host invoice (neither declined, canceled nor failed).
-
-    At most one can (a partial unique constraint). The invoice is found first, by its
-    key, so the loans are searched by invoice: a join ordered by date can lead the
-    planner to walk every loan backwards when the invoice has none yet.
-    """
-    invoice_id = Subquery(Invoice.objects.filter(invoice_key=invoice_key).values("pk")[:1])
-    held = Loan.objects.filter(invoice_id=invoice_id).exclude(
+def invoice_mirror(invoice_key: str) -> Invoice | None:
+    """The host invoice's local row, if it has one, with `held_by`: the pk of the loan
+    that holds it (neither declined, canceled nor failed; at most one can, a partial
+    unique constraint), or None. One query: the invoice by its key, then its loans by
+    invoice, never a join the planner could walk from the loans' side."""
+    holding = Loan.objects.filter(invoice=OuterRef("pk")).exclude(
         status__in=sorted(LOAN_RELEASES_INVOICE)
     )
-    return next(iter(held[:1]), None)
+    found = Invoice.objects.filter(invoice_key=invoice_key).annotate(
+        held_by=Subquery(holding.values("pk")[:1])
+    )
+    return next(iter(found[:1]), None)
+
+
+def holding_loan(mirror: Invoice | None) -> Loan | None:
+    """The loan holding the invoice of `invoice_mirror`, read only when there is one."""
+    held_by = getattr(mirror, "held_by", None)
+    return Loan.objects.filter(pk=held_by).first() if held_by is not None else None
+
+
+def active_loan_for(invoice_key: str) -> Loan | None:
+    """The local loan that holds this host invoice (neither declined, canceled nor failed)."""
+    return holding_loan(invoice_mirror(invoice_key))
 
 
 def _amount_reasons(
@@ -161,7 +174,8 @@ def check_eligibility(
     elif timezone.is_naive(to_repay_at):
         to_repay_at = timezone.make_aware(to_repay_at)
     reasons = borrower_reasons(borrower, line)
-    loan = active_loan_for(host_answers.invoice_key(host_invoice))
+    mirror = invoice_mirror(host_answers.invoice_key(host_invoice))
+    loan = holding_loan(mirror)
     if loan is not None:
         reasons.append(
             Reason(
@@ -200,6 +214,7 @@ def check_eligibility(
         borrower=borrower,
         credit_line=line,
         loan=loan,
+        invoice=mirror,
     )
 
 

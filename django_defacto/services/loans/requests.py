@@ -75,10 +75,11 @@ def not_eligible_error(reasons: Sequence[Reason]) -> NotEligible:
     return NotEligible(message, reasons=list(reasons))
 
 
-def _invoice_mirror(host_invoice: Any, borrower: Borrower) -> Invoice:
-    """The local row of the host invoice (created if missing); its columns follow the
-    host invoice until Defacto knows it."""
+def _invoice_mirror(host_invoice: Any, borrower: Borrower, known: Invoice | None) -> Invoice:
+    """The local row of the host invoice (`known`, as eligibility found it, or created
+    now); its columns follow the host invoice until Defacto knows it."""
     details = host_answers.invoice_details(host_invoice)
+    key = host_answers.invoice_key(host_invoice)
     columns = {
         "borrower": borrower,
         "invoice_number": details.number,
@@ -93,16 +94,18 @@ def _invoice_mirror(host_invoice: Any, borrower: Borrower) -> Invoice:
         "buyer_identifier": details.buyer.identifier,
         "payee_iban": details.payee_iban.replace(" ", "").upper(),
     }
-    invoice, created = Invoice.objects.get_or_create(
-        invoice_key=host_answers.invoice_key(host_invoice), defaults=columns
-    )
-    if not created and invoice.defacto_id is None:
-        changed = {
-            name: value for name, value in columns.items() if getattr(invoice, name) != value
-        }
+    if known is None:
+        try:
+            with transaction.atomic():
+                return Invoice.objects.create(invoice_key=key, **columns)
+        except IntegrityError:
+            # A concurrent request for the same invoice made the row first.
+            known = Invoice.objects.get(invoice_key=key)
+    if known.defacto_id is None:
+        changed = {name: value for name, value in columns.items() if getattr(known, name) != value}
         if changed:
-            update_fields(invoice, **changed)
-    return invoice
+            update_fields(known, **changed)
+    return known
 
 
 def _record_request(
@@ -120,7 +123,7 @@ def _record_request(
     assert quote is not None and borrower is not None  # an eligible invoice has both
     # The mirror row is committed on its own: it only describes the host invoice, and the
     # loan's insert below is then the one place where two clicks meet.
-    invoice = _invoice_mirror(host_invoice, borrower)
+    invoice = _invoice_mirror(host_invoice, borrower, eligibility.invoice)
     now = timezone.now()
     transport = get_client().transport
     try:
@@ -298,13 +301,10 @@ def request_loan(
     """
     fingerprint = request_fingerprint(invoice_ref, amount, to_repay_at) if idempotency_key else ""
     borrower = borrower_for_seller(seller)
-    existing = replayed_loan(borrower, idempotency_key, invoice_ref, fingerprint)
-    if existing is not None:
-        return LoanRequest(existing, created=False)
-    invoice = seller_invoice(seller, invoice_ref)
-    if invoice is None:
-        raise InvoiceNotFound(gettext("There is no such invoice among yours."))
     try:
+        invoice = seller_invoice(seller, invoice_ref)
+        if invoice is None:
+            raise InvoiceNotFound(gettext("There is no such invoice among yours."))
         loan = cash_in_now(
             invoice,
             requested_by=requested_by,
@@ -313,9 +313,10 @@ def request_loan(
             idempotency_key=idempotency_key,
             idempotency_fingerprint=fingerprint,
         )
-    except NotEligible:
-        # A request with the same key may have saved its loan between the lookup above
-        # and this one's insert: that loan is the answer, not "already financed".
+    except (InvoiceNotFound, NotEligible):
+        # A key that made a loan meets the unique constraint on the loan's insert (or the
+        # invoice it financed is held): only then is it looked up, and its loan (or the
+        # refusal of a key reused for another request) is the answer.
         existing = replayed_loan(borrower, idempotency_key, invoice_ref, fingerprint)
         if existing is not None:
             return LoanRequest(existing, created=False)

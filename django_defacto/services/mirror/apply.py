@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists
 from django.utils import timezone
 
 from ...conf import defacto_settings
@@ -29,7 +30,7 @@ from .announce import (
     queue_denial_texts,
     queue_seller_notification,
 )
-from .upserts import Applied, PageResult, Payload, Relations, update_fields, upsert, upsert_page
+from .upserts import Applied, PageResult, Payload, Relations, upsert, upsert_page
 
 logger = logging.getLogger("django_defacto.records")
 
@@ -75,15 +76,21 @@ bill_relations = _borrower_relation(
 
 
 def loan_relations(
-    payloads: Sequence[Payload], *, borrowers: dict[str, Borrower] | None = None
+    payloads: Sequence[Payload],
+    *,
+    borrowers: dict[str, Borrower] | None = None,
+    invoices: dict[str, Invoice] | None = None,
 ) -> Callable[[Payload], dict[str, Any]]:
-    """`borrowers` by identifier, when the caller already holds every one named."""
+    """`borrowers` by identifier and `invoices` by Defacto id, when the caller already
+    holds every one that matters."""
     if borrowers is None:
         borrowers = _borrowers_by_identifier(
             {text(nested(payload, "borrower", "identifier")) for payload in payloads}
         )
-    invoice_ids = {str(ids[0]) for payload in payloads if (ids := payload.get("invoice_ids"))}
-    invoices = {i.defacto_id: i for i in Invoice.objects.filter(defacto_id__in=invoice_ids)}
+    if invoices is None:
+        invoice_ids = {str(ids[0]) for payload in payloads if (ids := payload.get("invoice_ids"))}
+        found = Invoice.objects.filter(defacto_id__in=invoice_ids)
+        invoices = {str(invoice.defacto_id): invoice for invoice in found}
 
     def extra(payload: Payload) -> dict[str, Any]:
         columns: dict[str, Any] = {}
@@ -135,19 +142,36 @@ def apply_loan(
         local_id = local_loan_id(payload)
         if local_id is not None:
             local = Loan.objects.filter(id=local_id, defacto_id__isnull=True).first()
-    extra = loan_relations([payload], borrowers=_borrower_of_request(local, payload))(payload)
+    extra = loan_relations(
+        [payload],
+        borrowers=_borrower_of_request(local, payload),
+        # A request's invoice is its own for good (`kept_once`): nothing to look up.
+        invoices={} if local is not None and local.invoice_id is not None else None,
+    )(payload)
+
+    def follow_ups(item: Applied) -> dict[str, Any]:
+        changes = _poll_schedule_change(item)
+        if answers_request:
+            changes.update(_request_settled(item.instance, seller_waits=seller_waits))
+        return changes
+
     # One transaction, so the row lock taken by `upsert` covers the follow-up below.
     with transaction.atomic():
-        applied = upsert(Loan, payload, extra=extra, existing=local)
+        applied = upsert(Loan, payload, extra=extra, existing=local, also=follow_ups)
         _link_invoice(applied.instance, payload)
-        if answers_request:
-            _settle_request(applied.instance, seller_waits=seller_waits)
-        after_loan_changes([applied])
+        after_loan_changes([applied], polls_scheduled=True)
+    if applied.linked:
+        # Its activity log is stored by `refresh_loan`, by the Defacto id it only takes
+        # now: it has none yet. Said as `prefetch_related("events")` would leave it, so
+        # showing the loan need not ask (nor build the query that would).
+        applied.instance.__dict__.setdefault("_prefetched_objects_cache", {})["events"] = (
+            LoanEvent.objects.none()
+        )
     announce_loan(applied)
     return applied
 
 
-def _settle_request(loan: Loan, *, seller_waits: bool) -> None:
+def _request_settled(loan: Loan, *, seller_waits: bool) -> dict[str, Any]:
     """Defacto answered a request: its outcome is known. When the seller waits for this
     answer, also record the status they are shown, in the same write and transaction
     (so a decision applied later finds the stamp and is announced)."""
@@ -159,8 +183,7 @@ def _settle_request(loan: Loan, *, seller_waits: bool) -> None:
             seller_notified_status=loan.status,
             seller_notified_at=timezone.now(),
         )
-    if changes:
-        update_fields(loan, **changes)
+    return changes
 
 
 def _borrower_of_request(local: Loan | None, payload: Payload) -> dict[str, Borrower] | None:
@@ -182,7 +205,13 @@ def _link_invoice(loan: Loan, payload: Payload) -> None:
         return
     defacto_id = str(ids[0])
     ours = Invoice.objects.filter(pk=loan.invoice_id, defacto_id__isnull=True)
-    if not ours.exists():
+    # Most often no other row holds the id: one conditional write links ours.
+    linked = ours.filter(~Exists(Invoice.objects.filter(defacto_id=defacto_id))).update(
+        defacto_id=defacto_id
+    )
+    if linked or not ours.exists():
+        if linked and Loan.invoice.is_cached(loan) and loan.invoice is not None:
+            loan.invoice.defacto_id = defacto_id
         return
     other = (
         Invoice.objects.select_for_update()
@@ -249,11 +278,13 @@ def apply_loan_page(payloads: Sequence[Payload]) -> PageResult:
     return result
 
 
-def after_loan_changes(applied: Sequence[Applied]) -> None:
+def after_loan_changes(applied: Sequence[Applied], *, polls_scheduled: bool = False) -> None:
     """Follow-up of applied loan payloads, inside the transaction (and under the row
-    locks) that applied them: the polling schedule, and the announcement of a decision
-    that came after the seller's request returned without one."""
-    _schedule_checks(applied)
+    locks) that applied them: the polling schedule (unless the write that applied them
+    `polls_scheduled` already), and the announcement of a decision that came after the
+    seller's request returned without one."""
+    if not polls_scheduled:
+        _schedule_checks(applied)
     _stamp_late_decisions(applied)
     # Defacto's words for a decline are fetched now, so showing the loan never asks.
     queue_denial_texts(
@@ -263,31 +294,35 @@ def after_loan_changes(applied: Sequence[Applied]) -> None:
     )
 
 
-def _schedule_checks(applied: Sequence[Applied]) -> None:
-    """Loans awaiting a decision get a next check; the others need none."""
+def _poll_schedule_change(item: Applied) -> dict[str, Any]:
+    """A loan awaiting a decision gets a next check; the others need none."""
+    loan: Loan = item.instance
     # A request's first check was set for its answer; once answered, the loan follows
     # the decision's schedule.
-    awaiting = [
-        item.instance
-        for item in applied
-        if not item.stale
-        and item.instance.status in LOAN_AWAITING_DECISION - {LoanStatus.REQUESTED}
-        and (item.instance.next_poll_at is None or item.old_status == LoanStatus.REQUESTED)
-    ]
-    for loan in awaiting:
-        loan.next_poll_at = next_check_at(loan)
+    if (
+        not item.stale
+        and loan.status in LOAN_AWAITING_DECISION - {LoanStatus.REQUESTED}
+        and (loan.next_poll_at is None or item.old_status == LoanStatus.REQUESTED)
+    ):
+        return {"next_poll_at": next_check_at(loan)}
+    if loan.status not in LOAN_AWAITING_DECISION and loan.next_poll_at:
+        return {"next_poll_at": None}
+    return {}
+
+
+def _schedule_checks(applied: Sequence[Applied]) -> None:
+    """`_poll_schedule_change` for a page of loans, in one write per kind of change."""
+    awaiting: list[Loan] = []
+    done: list[Loan] = []
+    for item in applied:
+        change = _poll_schedule_change(item)
+        if change:
+            item.instance.next_poll_at = change["next_poll_at"]
+            (awaiting if change["next_poll_at"] else done).append(item.instance)
     if awaiting:
         Loan.objects.bulk_update(awaiting, ["next_poll_at"])
-    done = [
-        item.instance.pk
-        for item in applied
-        if item.instance.status not in LOAN_AWAITING_DECISION and item.instance.next_poll_at
-    ]
     if done:
-        Loan.objects.filter(pk__in=done).update(next_poll_at=None)
-        for item in applied:
-            if item.instance.pk in done:
-                item.instance.next_poll_at = None
+        Loan.objects.filter(pk__in=[loan.pk for loan in done]).update(next_poll_at=None)
 
 
 def _stamp_late_decisions(applied: Sequence[Applied]) -> None:

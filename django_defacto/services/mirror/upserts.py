@@ -36,6 +36,8 @@ class Applied:
     changed: bool = False
     stale: bool = False
     old_status: str | None = None
+    # The row took the payload's Defacto id now (a local request Defacto answered).
+    linked: bool = False
 
     @property
     def new_status(self) -> str | None:
@@ -60,7 +62,7 @@ def merge_payload(
         and not flow.allows(old_status or "", new_status)
     ):
         return Applied(instance, stale=True, old_status=old_status)
-    changed = False
+    changed = linked = False
     for name, value in columns.items():
         if name in instance.kept_once_set and _is_set(instance, name):
             continue
@@ -69,13 +71,13 @@ def merge_payload(
             changed = True
     if instance.defacto_id is None and payload.get("id"):
         instance.defacto_id = str(payload["id"])
-        changed = True
+        changed = linked = True
     # A field without a column of its own changing is still news from Defacto.
     changed = changed or instance.raw != payload
     instance.raw = payload
     instance.synced_at = now
     instance.updated_at = now
-    return Applied(instance, changed=changed, old_status=old_status)
+    return Applied(instance, changed=changed, old_status=old_status, linked=linked)
 
 
 def _own_field(instance: MirroredModel, name: str) -> models.Field[Any, Any]:
@@ -111,37 +113,69 @@ def upsert(
     *,
     extra: dict[str, Any] | None = None,
     existing: M | None = None,
+    also: Callable[[Applied], dict[str, Any]] | None = None,
 ) -> Applied:
     """Create or update the row of `model` for `payload` (which must carry an `id`).
 
     `existing` is a local row Defacto did not know yet (a loan request) that the payload
-    is about; it takes the payload's id. Runs in its own transaction (or savepoint).
+    is about; it takes the payload's id, and the related rows it has loaded. `also` gives
+    more columns from the merged row (a stale payload's too), saved in the same write.
+    Runs in its own transaction, or in the caller's.
     """
     defacto_id = str(payload["id"])
     columns = {**model.columns_from_payload(payload), **(extra or {})}
     now = timezone.now()
-    with transaction.atomic():
-        instance = model._default_manager.select_for_update().filter(defacto_id=defacto_id).first()
-        if instance is None and existing is not None:
-            instance = model._default_manager.select_for_update().get(pk=existing.pk)
+    manager = model._default_manager
+    with transaction.atomic(savepoint=False):
+        if existing is None:
+            instance = manager.select_for_update().filter(defacto_id=defacto_id).first()
+        else:
+            # One lookup for both: the row with the payload's id wins over the request.
+            rows = manager.select_for_update().filter(
+                models.Q(defacto_id=defacto_id) | models.Q(pk=existing.pk)
+            )
+            found = {row.defacto_id == defacto_id: row for row in rows}
+            instance = found.get(True) or found.get(False)
+            if instance is not None and instance.pk == existing.pk:
+                _keep_loaded_relations(instance, existing)
         if instance is None:
             try:
                 with transaction.atomic():
-                    created = model._default_manager.create(
+                    created = manager.create(
                         defacto_id=defacto_id, raw=payload, synced_at=now, **columns
                     )
-                return Applied(created, created=True, changed=True)
             except IntegrityError:
-                instance = (
-                    model._default_manager.select_for_update().filter(defacto_id=defacto_id).first()
-                )
+                instance = manager.select_for_update().filter(defacto_id=defacto_id).first()
                 if instance is None:
                     # Not a concurrent writer: another constraint refused the row.
                     raise
+            else:
+                applied = Applied(created, created=True, changed=True)
+                more = also(applied) if also else {}
+                if more:
+                    update_fields(created, **more)
+                return applied
         applied = merge_payload(instance, payload, columns, now)
+        more = also(applied) if also else {}
+        for name, value in more.items():
+            setattr(instance, name, value)
         if not applied.stale:
-            save_merged(applied, columns)
+            save_merged(applied, [*columns, *more])
+        elif more:
+            update_fields(instance, **more)
         return applied
+
+
+def _keep_loaded_relations(fresh: MirroredModel, loaded: MirroredModel) -> None:
+    """Give the freshly read row the related rows `loaded` holds where they are the same
+    rows, so that showing it does not read them again."""
+    for field in fresh._meta.concrete_fields:
+        if (
+            isinstance(field, models.ForeignKey)
+            and field.is_cached(loaded)
+            and getattr(fresh, field.attname) == getattr(loaded, field.attname)
+        ):
+            field.set_cached_value(fresh, field.get_cached_value(loaded))
 
 
 @dataclass
