@@ -374,7 +374,7 @@ def markdown(env: Environment, results: list[dict[str, Any]], server: str) -> st
         "`benchmarks/scale_defacto.py`, list pages made on the fly in the measuring "
         'process (its own time is the "fake Defacto" column). Each size ran in a '
         "subprocess of its own; a sync into an empty mirror, a poll sweep over a mirror "
-        "of exactly its pending loans, all due (each at its own time) and all decided at "
+        "of exactly its pending loans, all due at one shared moment and all decided at "
         "Defacto.",
         "",
         "| run | loans | wall time | s per 1,000 loans | first / last tenth, s per 1,000 "
