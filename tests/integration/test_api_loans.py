@@ -88,6 +88,27 @@ def test_sending_the_same_request_again_returns_the_same_loan(
 
 
 @pytest.mark.django_db
+def test_a_key_that_made_a_declined_loan_returns_it_though_the_invoice_is_free_again(
+    defacto_client, control, contract_adapter
+):
+    seller, _ = ready_seller(control, "REJECT")
+    invoice = make_invoice(seller)
+    browser = signed_in(seller.user)
+    key = new_key()
+    first = ask_for_loan(browser, invoice, key=key)
+    assert first.status_code == 201
+    assert first.json()["stage"] == "declined"
+
+    # The invoice passes every rule again; the key is what makes this the same request.
+    again = ask_for_loan(browser, invoice, key=key)
+
+    assert again.status_code == 200
+    assert again.json()["id"] == first.json()["id"]
+    assert Loan.objects.count() == 1
+    assert len(loan_posts(contract_adapter)) == 1
+
+
+@pytest.mark.django_db
 def test_a_key_already_used_for_another_invoice_is_refused(defacto_client, control):
     seller, _ = ready_seller(control)
     first_invoice, second_invoice = make_invoice(seller), make_invoice(seller)
