@@ -23,6 +23,7 @@ __all__ = [
     "EnrollmentIncomplete",
     "IdempotencyKeyReused",
     "InvalidRepaymentDate",
+    "InvalidSellerDetails",
     "InvoiceNotFound",
     "LoanActionRefused",
     "LoanNotAtDefacto",
@@ -64,6 +65,17 @@ class EnrollmentIncomplete(DefactoServiceError):
     def __init__(self, message: str, *, missing: list[str] | None = None) -> None:
         super().__init__(message, missing=missing or [])
         self.missing = missing or []
+
+
+class InvalidSellerDetails(EnrollmentIncomplete):
+    """The seller's company identifier or IBAN is not valid, found before Defacto was
+    asked; `problems` are `(field, message)` pairs, and `missing` their fields."""
+
+    code = "invalid_seller_details"
+
+    def __init__(self, message: str, *, problems: list[tuple[str, str]] | None = None) -> None:
+        self.problems = problems or []
+        super().__init__(message, missing=[field for field, _ in self.problems])
 
 
 class NotEligible(DefactoServiceError):

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from django.contrib.auth import get_user_model
 
 from django_defacto.sandbox.scenarios import scenario_iban
+from example_project.marketplace.demo_data import siren
 from example_project.marketplace.models import Buyer, Invoice, Seller
 
 _numbers = itertools.count(1)
@@ -22,7 +23,7 @@ def make_seller(scenario: str = "SUCCESS", *, name: str | None = None) -> Seller
     return Seller.objects.create(
         user=user,
         name=name or f"Seller {number} SAS",
-        legal_identifier=f"{800000000 + number:09d}",
+        legal_identifier=siren(f"{80000000 + number:08d}"),
         iban=scenario_iban(scenario, f"{number:011d}"),
         email=f"seller{number}@example.com",
     )

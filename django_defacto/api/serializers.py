@@ -286,7 +286,10 @@ class ErrorSerializer(serializers.Serializer):
     missing = ReasonSerializer(
         many=True,
         required=False,
-        help_text=_("`enrollment_incomplete`: what the seller still has to do."),
+        help_text=_(
+            "`enrollment_incomplete`: what the seller still has to do; "
+            "`invalid_seller_details`: each field that is not valid, by name."
+        ),
     )
     loan = LoanSerializer(
         required=False, help_text=_("`loan_request_failed`: the loan Defacto refused.")

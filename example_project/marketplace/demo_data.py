@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from stdnum import luhn
 
 from django_defacto.sandbox.scenarios import (
     CANCEL,
@@ -33,13 +34,7 @@ VAT_PERCENT = 20
 
 def siren(base: str) -> str:
     """A 9-digit SIREN from 8 digits, with the Luhn check digit INSEE numbers carry."""
-    total = 0
-    for position, char in enumerate(reversed(base), start=1):
-        digit = int(char)
-        if position % 2 == 1:  # doubled: the check digit will sit to their right
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return f"{base}{(10 - total % 10) % 10}"
+    return base + luhn.calc_check_digit(base)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ STATUS_OF_CODE = {
     "defacto_unavailable": 503,
     "loan_request_unsettled": 502,
     "enrollment_incomplete": 422,
+    "invalid_seller_details": 422,
     "not_eligible": 422,
     "already_financed": 409,
     "action_refused": 409,

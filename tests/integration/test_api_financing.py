@@ -96,7 +96,7 @@ def test_the_credit_line_shows_what_loans_use(defacto_client, control):
 def test_an_enrolment_defacto_cannot_complete_says_what_is_missing(defacto_client):
     seller = make_seller()
     # The sandbox knows this identifier as a company whose directors it cannot find.
-    seller.legal_identifier = "000481516"
+    seller.legal_identifier = "000481515"
     seller.save()
 
     answer = signed_in(seller.user).post(

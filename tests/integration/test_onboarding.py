@@ -192,7 +192,7 @@ def test_borrower_already_exists_from_a_concurrent_enrolment_is_adopted(
 
 def test_missing_company_data_is_named_in_words_and_kept_on_the_borrower(defacto_client):
     seller = make_seller()
-    seller.legal_identifier = "000481516"
+    seller.legal_identifier = "000481515"
     seller.save()
 
     with pytest.raises(EnrollmentIncomplete) as caught:
@@ -208,7 +208,7 @@ def test_missing_company_data_is_named_in_words_and_kept_on_the_borrower(defacto
 
 def test_a_seller_without_iban_hears_that_direct_debit_needs_one(defacto_client):
     seller = make_seller()
-    seller.legal_identifier = "000271828"
+    seller.legal_identifier = "000271825"
     seller.iban = ""
     seller.save()
 

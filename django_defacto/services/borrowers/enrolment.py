@@ -18,10 +18,16 @@ from django.utils.translation import gettext_lazy as _
 from ...adapter import SellerProfile
 from ...client import DefactoError, InvalidRequestError
 from ...conf import get_adapter, get_client
-from ...exceptions import BorrowerIdentifierTaken, EnrollmentIncomplete, SellerNotFound
+from ...exceptions import (
+    BorrowerIdentifierTaken,
+    EnrollmentIncomplete,
+    InvalidSellerDetails,
+    SellerNotFound,
+)
 from ...models import Borrower
 from ...models.statuses import BorrowerStatus
 from ...support.formatting import defacto_moment
+from ...support.identifiers import IDENTIFIER_TYPES_BY_COUNTRY, iban_problem, identifier_problems
 from .. import host_answers
 from ..client_errors import defacto_call, defacto_said, service_error
 from ..mirror.apply import apply_borrower
@@ -29,18 +35,7 @@ from ..mirror.upserts import update_fields
 
 # `identifier_type` values POST /borrowers accepts (openapi `APIPostBorrower`).
 IDENTIFIER_TYPES = frozenset(
-    {
-        "belgium_registration_number",
-        "bsn",
-        "cif",
-        "hr_nummer",
-        "kvk",
-        "nif",
-        "siren",
-        "siret",
-        "steuernummer",
-        "vat_number",
-    }
+    kind for kinds in IDENTIFIER_TYPES_BY_COUNTRY.values() for kind in kinds
 )
 
 # What Defacto may say it could not obtain, in words a marketplace operator acts on.
@@ -137,6 +132,26 @@ def _incomplete(borrower: Borrower, error: DefactoError) -> EnrollmentIncomplete
     return EnrollmentIncomplete(message, missing=missing)
 
 
+def _check_profile(borrower: Borrower, profile: SellerProfile) -> None:
+    """Refuse, before Defacto is asked, a company identifier or IBAN that cannot be
+    valid; the reason is kept on the borrower like Defacto's own refusals."""
+    problems = identifier_problems(borrower.identifier, profile.identifier_type, profile.country)
+    if profile.iban.strip():
+        problem = iban_problem(profile.iban)
+        if problem is not None:
+            problems.append(problem)
+    if not problems:
+        return
+    message = gettext("%(seller)s cannot be enrolled yet: %(problems)s") % {
+        "seller": borrower,
+        "problems": " ".join(str(problem.message) for problem in problems),
+    }
+    update_fields(borrower, enrollment_error=message)
+    raise InvalidSellerDetails(
+        message, problems=[(problem.field, str(problem.message)) for problem in problems]
+    )
+
+
 def _create_or_adopt(borrower: Borrower, profile: SellerProfile) -> dict[str, Any]:
     """The borrower's payload at Defacto: found by identifier, or created now."""
     payload = _find_at_defacto(borrower.identifier)
@@ -184,13 +199,15 @@ def enroll_seller(seller: Any, *, terms_accepted_at: datetime | None = None) -> 
     its local row. With `terms_accepted_at`, the seller's acceptance of Defacto's terms is
     recorded and sent as the signature, so the credit line can open.
 
-    Raises `EnrollmentIncomplete` (whose message names what is missing) when Defacto needs
-    more data, `DefactoUnavailable` when it could not be reached.
+    Raises `InvalidSellerDetails` when the company identifier or the IBAN cannot be valid
+    (before any call), `EnrollmentIncomplete` (whose message names what is missing) when
+    Defacto needs more data, `DefactoUnavailable` when it could not be reached.
     """
     adapter = get_adapter()
     profile = adapter.seller_profile(seller)
     borrower = _local_borrower(adapter.seller_key(seller), profile, terms_accepted_at)
     if not borrower.is_enrolled:
+        _check_profile(borrower, profile)
         borrower = _adopt(borrower, _create_or_adopt(borrower, profile))
     if borrower.terms_accepted_at is not None and borrower.status == BorrowerStatus.TO_SIGN:
         # Adopted unsigned, or enrolled before the seller accepted the terms.

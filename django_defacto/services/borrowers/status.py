@@ -14,7 +14,7 @@ from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from ...exceptions import DefactoServiceError, EnrollmentIncomplete
+from ...exceptions import DefactoServiceError, EnrollmentIncomplete, InvalidSellerDetails
 from ...models import Borrower, CreditLine
 from ...models.statuses import BORROWER_CAN_BORROW, BorrowerStatus
 from .credit_lines import credit_lines_of, current_credit_line, refresh_credit_lines
@@ -122,7 +122,9 @@ def financing_for_seller(seller: Any, *, refresh: bool = True) -> Financing:
 
 
 def missing_items(error: EnrollmentIncomplete) -> list[Reason]:
-    """What Defacto said it could not obtain, as reasons in words."""
+    """What Defacto said it could not obtain (or what is not valid), as reasons in words."""
+    if isinstance(error, InvalidSellerDetails):
+        return [Reason(field, message) for field, message in error.problems]
     return [Reason(str(name), str(MISSING_ITEMS.get(name, name))) for name in error.missing] or [
         Reason("enrollment_incomplete", error.message)
     ]
