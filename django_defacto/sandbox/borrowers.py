@@ -130,10 +130,40 @@ def render_financial_product(world: SandboxWorld, borrower: dict[str, Any]) -> d
     }
 
 
+# The country of a business by its identifier's type; a VAT number says it by its prefix.
+_COUNTRY_OF_IDENTIFIER_TYPE = {
+    "siren": "FR",
+    "siret": "FR",
+    "cif": "ES",
+    "nif": "ES",
+    "hr_nummer": "DE",
+    "steuernummer": "DE",
+    "kvk": "NL",
+    "bsn": "NL",
+    "belgium_registration_number": "BE",
+}
+
+
+def business_country(body: dict[str, Any]) -> str:
+    """The country of the business in a POST /borrowers body: its head office's, else
+    the one its identifier names (France when nothing says)."""
+    for key in ("address", "siege_address"):
+        address = body.get(key) or {}
+        if isinstance(address, dict) and address.get("country"):
+            return str(address["country"]).upper()[:2]
+    kind = body.get("identifier_type") or ""
+    if kind == "vat_number":
+        return str(body["identifier"])[:2].upper()
+    return _COUNTRY_OF_IDENTIFIER_TYPE.get(kind, "FR")
+
+
 def missing_enrollment_data(identifier: str, body: dict[str, Any]) -> list[dict[str, str]]:
-    """What Defacto would say it could not obtain for this business (sandbox rule: only
-    identifiers starting with `INCOMPLETE_DATA_PREFIX` lack anything)."""
-    if not identifier.startswith(INCOMPLETE_DATA_PREFIX):
+    """What Defacto would say it could not obtain for this business. Outside France it
+    often cannot find the directors in public registers (POST /borrowers reference), so
+    the sandbox asks for them there; in France only identifiers starting with
+    `INCOMPLETE_DATA_PREFIX` (a sandbox rule) lack anything."""
+    abroad = business_country(body) != "FR"
+    if not abroad and not identifier.startswith(INCOMPLETE_DATA_PREFIX):
         return []
     missing = []
     if not body.get("directors"):
@@ -143,7 +173,7 @@ def missing_enrollment_data(identifier: str, body: dict[str, Any]) -> list[dict[
                 "reason": "No director found in public registers; give at least one.",
             }
         )
-    if not body.get("account_number"):
+    if not abroad and not body.get("account_number"):
         missing.append(
             {
                 "name": "account_number",

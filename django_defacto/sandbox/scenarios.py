@@ -2,12 +2,17 @@
 
 The scenario is read from the IBAN itself, never from state: Defacto's published test IBANs
 share the bank code 11111 and a branch code `0N559` whose digit N names the scenario, and
-the IBAN generator makes further IBANs with the same marker.
+the IBAN generator makes further French IBANs with the same marker. Its IBANs of the other
+markets have a sandbox bank code of their country (`SANDBOX_BANKS`) and an account number
+whose first digit names the scenario. Check digits are schwifty's.
 """
 
 from __future__ import annotations
 
 import random
+
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
 
 SUCCESS = "SUCCESS"
 SUCCESS_ONE_DAY_LATER = "SUCCESS_ONE_DAY_LATER"
@@ -29,20 +34,20 @@ _SCENARIOS_BY_DIGIT = {digit: name for name, digit in _SCENARIO_DIGITS.items()}
 SCENARIOS = tuple(_SCENARIO_DIGITS)
 
 
-def _rib_key(bank: str, branch: str, account: str) -> str:
-    return f"{97 - ((89 * int(bank) + 15 * int(branch) + 3 * int(account)) % 97):02d}"
-
-
-def _iban_check_digits(country: str, bban: str) -> str:
-    rearranged = bban + country + "00"
-    numeric = "".join(str(int(char, 36)) for char in rearranged)
-    return f"{98 - int(numeric) % 97:02d}"
-
-
 def french_iban(bank: str, branch: str, account: str) -> str:
     """Return a valid French IBAN (RIB key and check digits computed) for these codes."""
-    bban = bank + branch + account + _rib_key(bank, branch, account)
-    return "FR" + _iban_check_digits("FR", bban) + bban
+    return str(IBAN.generate("FR", bank_code=bank, branch_code=branch, account_code=account))
+
+
+# The other markets' sandbox banks: (bank code, branch code or "", digits of the account
+# number after the scenario's digit).
+SANDBOX_BANKS = {
+    "ES": ("5590", "0001", 9),
+    "DE": ("55900000", "", 9),
+    "NL": ("DFCT", "", 9),
+    "BE": ("559", "", 6),
+}
+COUNTRIES = ("FR", *SANDBOX_BANKS)
 
 
 def scenario_iban(scenario: str, account: str) -> str:
@@ -50,9 +55,17 @@ def scenario_iban(scenario: str, account: str) -> str:
     return french_iban(SANDBOX_BANK_CODE, f"0{_SCENARIO_DIGITS[scenario]}559", account)
 
 
-def generate_iban(scenario: str, rng: random.Random) -> str:
-    """Return a fresh valid-looking IBAN that selects `scenario`."""
-    return scenario_iban(scenario, f"{rng.randrange(10**11):011d}")
+def generate_iban(scenario: str, rng: random.Random, country: str = "FR") -> str:
+    """Return a fresh valid IBAN of `country` (FR, ES, DE, NL or BE) that selects
+    `scenario`."""
+    if country == "FR":
+        return scenario_iban(scenario, f"{rng.randrange(10**11):011d}")
+    bank, branch, digits = SANDBOX_BANKS[country]
+    account = _SCENARIO_DIGITS[scenario] + f"{rng.randrange(10**digits):0{digits}d}"
+    codes = {"bank_code": bank, "account_code": account}
+    if branch:
+        codes["branch_code"] = branch
+    return str(IBAN.generate(country, **codes))
 
 
 # Published by Defacto (sandbox-scenarios.yml), plus a stable one for REJECT and CANCEL.
@@ -71,6 +84,15 @@ def scenario_of_iban(iban: str | None) -> str:
     marked = compact[4:9] == SANDBOX_BANK_CODE and compact[9] == "0" and compact[11:14] == "559"
     if compact.startswith("FR") and marked:
         return _SCENARIOS_BY_DIGIT.get(compact[10], SUCCESS)
+    bank = SANDBOX_BANKS.get(compact[:2])
+    if bank is None:
+        return SUCCESS
+    try:
+        parsed = IBAN(compact)
+    except SchwiftyException:
+        return SUCCESS
+    if parsed.bank_code == bank[0] and (parsed.branch_code or "") == bank[1]:
+        return _SCENARIOS_BY_DIGIT.get(parsed.account_code[:1], SUCCESS)
     return SUCCESS
 
 

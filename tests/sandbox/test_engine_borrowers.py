@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from stdnum.fr import siren
 
 from django_defacto.sandbox.engine import SandboxEngine
+from django_defacto.sandbox.scenarios import SCENARIOS, SUCCESS, scenario_of_iban
+from django_defacto.support.identifiers import (
+    IDENTIFIER_TYPES_BY_COUNTRY,
+    iban_problem,
+    identifier_problems,
+)
 
 from ._engine_client import EngineClient
 
@@ -57,12 +64,53 @@ def test_second_creation_with_the_same_identifier_is_refused_with_the_existing_i
 def test_generated_businesses_have_distinct_valid_sirens(client):
     sirens = {client.ok("GET", "/sandbox/business-generator")["identifier"] for _ in range(20)}
     assert len(sirens) == 20
-    for siren in sirens:
-        digits = [int(c) for c in siren]
-        total = sum(
-            d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(digits)
+    assert all(siren.is_valid(number) for number in sirens)
+
+
+MARKETS = {"FRA": "FR", "ESP": "ES", "DEU": "DE", "NLD": "NL", "BEL": "BE"}
+
+
+@pytest.mark.parametrize("country", MARKETS)
+def test_each_market_generates_businesses_of_its_own_that_enrol(client, country):
+    market = MARKETS[country]
+    businesses = [
+        client.ok("GET", f"/sandbox/business-generator?country={country}") for _ in range(10)
+    ]
+
+    assert len({business["identifier"] for business in businesses}) == 10
+    for business in businesses:
+        # The identifier of the market's own type, with valid check digits, and an IBAN
+        # of the country that selects the default scenario.
+        assert (
+            identifier_problems(business["identifier"], business["identifier_type"], market) == []
         )
-        assert len(siren) == 9 and total % 10 == 0
+        assert business["identifier_type"] in IDENTIFIER_TYPES_BY_COUNTRY[market]
+        assert business["address"]["country"] == market
+        assert business["account_number"].startswith(market)
+        assert iban_problem(business["account_number"]) is None
+        assert scenario_of_iban(business["account_number"]) == SUCCESS
+        # Outside France the business comes with its managing director.
+        assert bool(business.get("directors")) == (market != "FR")
+    assert client.ok("POST", "/borrowers", businesses[0], status=201)["status"] == "TO_SIGN"
+
+
+@pytest.mark.parametrize("country", MARKETS)
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_each_markets_ibans_select_the_scenario_asked_for(client, country, scenario):
+    iban = client.ok(
+        "GET", f"/sandbox/iban-generator?country={country}&scenario={scenario}", status=201
+    )["iban"]
+
+    assert iban.startswith(MARKETS[country])
+    assert iban_problem(iban) is None
+    assert scenario_of_iban(iban) == scenario
+
+
+def test_a_country_defacto_does_not_lend_in_is_refused_by_the_generators(client):
+    for path in ("business-generator", "iban-generator"):
+        status, problem = client.call("GET", f"/sandbox/{path}?country=ITA")
+        assert status == 422
+        assert problem["invalid_params"][0]["name"] == "country"
 
 
 def test_not_eligible_business_gets_no_credit_line(client):
@@ -115,3 +163,26 @@ def test_denial_codes_translate_in_four_languages_even_unknown_ones(client):
     assert set(known) == set(unknown) == {"en", "fr", "es", "de"}
     assert known["en"] != unknown["en"]
     assert client.ok("GET", "/eligibility/reasons")
+
+
+@pytest.mark.parametrize("country", ["ESP", "DEU", "NLD", "BEL"])
+def test_outside_france_a_business_without_directors_is_asked_for_them(client, country):
+    business = client.ok("GET", f"/sandbox/business-generator?country={country}")
+    without = {key: value for key, value in business.items() if key != "directors"}
+
+    status, problem = client.call("POST", "/borrowers", without)
+
+    assert status == 400
+    assert [param["name"] for param in problem["invalid_params"]] == ["directors"]
+    # With its directors, the same business enrols, once.
+    assert (
+        client.ok("POST", "/borrowers", business, status=201)["identifier"]
+        == (business["identifier"])
+    )
+
+
+def test_a_french_business_enrols_without_directors(client):
+    business = client.ok("GET", "/sandbox/business-generator?country=FRA")
+    assert "directors" not in business
+
+    assert client.ok("POST", "/borrowers", business, status=201)["status"] == "TO_SIGN"
