@@ -126,8 +126,13 @@ LOAN_AWAITING_DECISION = frozenset({S.REQUESTED, S.SUBMITTED, S.PENDING_VALIDATI
 LOAN_APPROVED = frozenset(
     {S.TO_VALIDATE, S.VALIDATED, S.SCHEDULED, S.INITIATED, S.TO_REPAY, S.TO_REPAY_FEES, S.CLOSED}
 )
-# Defacto's answer to a loan request: yes (approved, whatever came after) or no.
-LOAN_DECIDED = LOAN_APPROVED | {S.DECLINED}
+# Defacto's answer to a loan request: yes (approved, whatever came after, a payment that
+# ran into an issue included) or no.
+LOAN_DECIDED = LOAN_APPROVED | {S.DECLINED, S.ISSUE_DETECTED}
+# How a request ends for a seller told "pending": Defacto's answer, or its cancelation.
+# The mirror may first see any of them after "pending" (a decision it never saw on its
+# way to a later status), and the seller hears of it once.
+LOAN_OUTCOMES = LOAN_DECIDED | {S.CANCELED}
 # The seller has received the money.
 LOAN_DISBURSED = frozenset({S.TO_REPAY, S.TO_REPAY_FEES, S.CLOSED})
 # Defacto accepts a cancel only before the payment leaves.

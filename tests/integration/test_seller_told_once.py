@@ -148,3 +148,34 @@ def test_a_seller_whose_web_process_died_before_the_decision_hears_it_when_it_co
     assert Loan.objects.get(pk=loan.pk).status == LoanStatus.TO_VALIDATE
     [email] = mail.outbox
     assert "approved" in email.subject
+
+
+@pytest.mark.parametrize(
+    ("scenario", "outcome", "subject", "words"),
+    [
+        ("FAIL", LoanStatus.ISSUE_DETECTED, "was approved", "ran into a problem"),
+        ("CANCEL", LoanStatus.CANCELED, "was canceled", "nothing is owed"),
+    ],
+)
+def test_a_seller_told_pending_hears_how_it_ended_when_the_decision_was_never_seen(
+    defacto_client, control, django_capture_on_commit_callbacks, scenario, outcome, subject, words
+):
+    seller, _ = ready_seller(control, scenario)
+    loan = cash_in_now(make_invoice(seller), wait_for_validation=False, auto_validate=True)
+    assert loan.seller_notified_status == LoanStatus.PENDING_VALIDATION
+    # Defacto decides and moves on; the mirror's first look comes a day later.
+    control.advance_clock(24 * 3600)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        poll_pending_decisions(now=loan.next_poll_at)
+    with django_capture_on_commit_callbacks(execute=True):
+        poll_pending_decisions(now=loan.next_poll_at + timedelta(days=1))
+
+    loan.refresh_from_db()
+    assert loan.status == outcome
+    assert loan.seller_notified_status == outcome
+    assert loan.seller_notified_at is not None
+    [email] = mail.outbox
+    assert subject in email.subject
+    assert words in email.body
+    assert (loan.decided_at is not None) == (outcome == LoanStatus.ISSUE_DETECTED)

@@ -38,7 +38,7 @@ from ... import signals
 from ...adapter import SellerNotification
 from ...conf import defacto_settings, get_adapter
 from ...models import Loan, LoanStatus
-from ...models.statuses import LOAN_DECIDED
+from ...models.statuses import LOAN_OUTCOMES
 from ...support.formatting import iso_day, money
 from ..mirror.announce import send_on_commit
 from ..mirror.upserts import update_fields
@@ -70,7 +70,8 @@ def notification_key(loan: Loan, status: str) -> str:
 
 
 def decision_notification(loan: Loan, status: str) -> SellerNotification:
-    """The words for a decision on `loan`: what Defacto decided, why when it declined,
+    """The words for how `loan`'s request ended (`LOAN_OUTCOMES`): what Defacto decided,
+    why when it declined, a payment that ran into an issue, a cancelation,
     and what the seller does next."""
     values = {
         "invoice": _invoice_number(loan),
@@ -87,6 +88,33 @@ def decision_notification(loan: Loan, status: str) -> SellerNotification:
                 "(%(amount)s).\n\nReason: %(reason)s\n\nWhat next: nothing is owed and the "
                 "invoice is yours again; your buyer pays it as usual on its due date. You "
                 "can ask to cash in other invoices at any time."
+            )
+            % values,
+            loan=loan,
+            key=notification_key(loan, status),
+        )
+    if status == LoanStatus.CANCELED:
+        return SellerNotification(
+            kind="loan_canceled",
+            subject=gettext("Your request to cash in invoice %(invoice)s was canceled") % values,
+            message=gettext(
+                "Your request to cash in invoice %(invoice)s (%(amount)s) was canceled "
+                "before any money was paid.\n\nWhat next: nothing is owed and the invoice is "
+                "yours again; your buyer pays it as usual on its due date. You can ask to "
+                "cash in other invoices at any time."
+            )
+            % values,
+            loan=loan,
+            key=notification_key(loan, status),
+        )
+    if status == LoanStatus.ISSUE_DETECTED:
+        return SellerNotification(
+            kind="loan_payment_issue",
+            subject=gettext("Your request to cash in invoice %(invoice)s was approved") % values,
+            message=gettext(
+                "Defacto approved your request to cash in invoice %(invoice)s (%(amount)s), "
+                "but paying the money to your bank account ran into a problem.\n\nWhat "
+                "next: nothing to do for now; you will hear from us once it is solved."
             )
             % values,
             loan=loan,
@@ -153,7 +181,7 @@ def notify_seller_of_decision(loan_id: str, status: str, *, now: datetime | None
     next try was scheduled (the sweep makes it)."""
     if not defacto_settings().notify_sellers:
         return False
-    if status not in LOAN_DECIDED:
+    if status not in LOAN_OUTCOMES:
         logger.warning("Loan %s: %s is not a decision to notify", loan_id, status)
         return False
     loan = _claim(loan_id, status, now or timezone.now())
@@ -223,7 +251,7 @@ def _take_over_abandoned_requests(now: datetime) -> int:
             )
             if loan is None:
                 continue
-            if loan.status in LOAN_DECIDED:
+            if loan.status in LOAN_OUTCOMES:
                 update_fields(
                     loan,
                     seller_notified_status=loan.status,
@@ -256,7 +284,7 @@ def sweep_seller_notifications(now: datetime | None = None) -> NotificationSweep
     due = (
         Loan.objects.filter(
             seller_notify_retry_at__lte=now,
-            seller_notified_status__in=sorted(LOAN_DECIDED),
+            seller_notified_status__in=sorted(LOAN_OUTCOMES),
             seller_notified_at__isnull=True,
         )
         .order_by("seller_notify_retry_at", "pk")

@@ -20,7 +20,7 @@ from django.utils import timezone
 from ...conf import defacto_settings
 from ...models import Bill, Borrower, CreditLine, Invoice, Loan, LoanEvent, Payment
 from ...models.payloads import aware_datetime, nested, text
-from ...models.statuses import LOAN_AWAITING_DECISION, LOAN_DECIDED, LoanStatus
+from ...models.statuses import LOAN_AWAITING_DECISION, LOAN_DECIDED, LOAN_OUTCOMES, LoanStatus
 from ..poll_intervals import next_check_at
 from .announce import (
     announce_bill,
@@ -327,7 +327,8 @@ def _schedule_checks(applied: Sequence[Applied]) -> None:
 
 def _stamp_late_decisions(applied: Sequence[Applied]) -> None:
     """A decision reaching a loan whose seller was told "pending" (`seller_notified_status`
-    recorded at request time) is stamped on the row now, in the status change's own
+    recorded at request time) is stamped on the row now (or the cancelation, or whatever
+    status the mirror first sees past the decision: `LOAN_OUTCOMES`), in the status change's own
     transaction, and announced once it commits. The conditional update is what makes it
     once: a repeated or concurrent application of the same decision finds the stamp."""
     if not defacto_settings().notify_sellers:
@@ -339,8 +340,8 @@ def _stamp_late_decisions(applied: Sequence[Applied]) -> None:
             item.stale
             or item.created
             or not item.status_changed
-            or loan.status not in LOAN_DECIDED
-            or (item.old_status or "") in LOAN_DECIDED
+            or loan.status not in LOAN_OUTCOMES
+            or (item.old_status or "") in LOAN_OUTCOMES
             or told not in LOAN_AWAITING_DECISION
         ):
             continue
