@@ -10,9 +10,9 @@ foreign key: the app stores a string key that the adapter writes (`seller_key`,
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
@@ -24,16 +24,60 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class SellerProfile:
-    """What Defacto needs to know about a seller to enroll it as a borrower."""
+class Address:
+    """A postal address; `country` is an ISO 3166 code ("ES" or "ESP")."""
 
-    legal_identifier: str  # SIREN, SIRET, NIF, KvK, VAT number... without spaces
+    line1: str
+    postal_code: str
+    city: str
+    country: str
+    line2: str = ""
+    state: str = ""
+
+
+@dataclass(frozen=True)
+class Person:
+    """A director of the seller's company, or its owner (the person who subscribes on the
+    company's behalf, who must be one of its directors too). Countries are ISO 3166 codes
+    ("ES" or "ESP"); the country of residence is `address.country`, or
+    `country_of_residence` when the address is not known."""
+
+    first_name: str
+    last_name: str
+    email: str = ""
+    phone: str = ""
+    birth_date: date | None = None
+    birth_city: str = ""
+    birth_country: str = ""
+    nationality: str = ""
+    address: Address | None = None  # where the person lives
+    country_of_residence: str = ""  # when the full address is not known
+    title: str = ""  # "M.", "Dr."...
+    is_director: bool = True  # False: a person Defacto should know who is not a director
+
+
+@dataclass(frozen=True)
+class SellerProfile:
+    """What Defacto needs to know about a seller to enroll it as a borrower. Beyond the
+    first fields, everything is optional: Defacto finds what it can itself, mostly in
+    France, and says what it could not obtain (repayment by direct debit needs the
+    managing director's name, birth date, nationality, email and country of residence,
+    and the IBAN)."""
+
+    legal_identifier: str  # SIREN, SIRET, NIF, KvK, VAT number... (spaces are removed)
     identifier_type: str  # "siren", "siret", "nif", "kvk", "vat_number", ...
     name: str
     iban: str  # where the seller is paid
     email: str
     phone: str = ""
-    country: str = "FR"
+    country: str = "FR"  # ISO 3166, "FR" or "FRA"
+    legal_form: str = ""  # "SAS", "SL", "GmbH", "B.V."...
+    vat_number: str = ""
+    address: Address | None = None  # the head office
+    preferred_language: str = ""  # ISO 639-1: "fr", "es", "de", "nl", "en"
+    owner: Person | None = None
+    directors: tuple[Person, ...] = ()
+    metadata: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

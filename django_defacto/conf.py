@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     # Loan requests: wait up to ~30 s for the decision, and ask for consent afterwards.
     "WAIT_FOR_VALIDATION": True,
     "AUTO_VALIDATE": False,
+    # Enrolment: ask Defacto to answer once the borrower can request a first loan.
+    "WAIT_FOR_READY": False,
     "DEFAULT_REPAYMENT_DAYS": 30,
     "WEBHOOKS_ENABLED": False,
     "WEBHOOK_TOKENS": [],
@@ -92,6 +94,7 @@ class DefactoSettings:
     notify_sellers: bool = True
     seller_notification_lease: int = 300
     show_ineligible_button: bool = False
+    wait_for_ready: bool = False
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -135,6 +138,7 @@ def defacto_settings() -> DefactoSettings:
         notify_sellers=bool(merged["NOTIFY_SELLERS"]),
         seller_notification_lease=int(merged["SELLER_NOTIFICATION_LEASE"]),
         show_ineligible_button=bool(merged["SHOW_INELIGIBLE_BUTTON"]),
+        wait_for_ready=bool(merged["WAIT_FOR_READY"]),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

@@ -116,6 +116,24 @@ def current_line_columns() -> dict[str, Subquery]:
     }
 
 
+class InformationNeededFilter(admin.SimpleListFilter):
+    """Sellers whose enrolment waits for information Defacto could not obtain."""
+
+    title = _("information needed")
+    parameter_name = "information_needed"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", gettext("Yes")), ("no", gettext("No"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        waiting = Q(defacto_id__isnull=True) & ~Q(missing_information=[])
+        if self.value() == "yes":
+            return queryset.filter(waiting)
+        if self.value() == "no":
+            return queryset.exclude(waiting)
+        return queryset
+
+
 @admin.register(Borrower)
 class BorrowerAdmin(MirrorAdmin):
     list_display = (
@@ -127,7 +145,7 @@ class BorrowerAdmin(MirrorAdmin):
         "signed_at",
         "enrollment_error",
     )
-    list_filter = ("status",)
+    list_filter = ("status", InformationNeededFilter)
     search_fields = ("name", "identifier", "seller_key", "defacto_id", "email")
     actions = ("enroll_selected", "record_terms_selected", "refresh_selected")
     fieldsets = (
@@ -149,7 +167,15 @@ class BorrowerAdmin(MirrorAdmin):
         ),
         (
             _("Enrolment"),
-            {"fields": ("terms_accepted_at", "signed_at", "enrollment_error", "synced_at")},
+            {
+                "fields": (
+                    "terms_accepted_at",
+                    "signed_at",
+                    "enrollment_error",
+                    "information_needed",
+                    "synced_at",
+                )
+            },
         ),
     )
 
@@ -170,6 +196,13 @@ class BorrowerAdmin(MirrorAdmin):
         currency = borrower.line_currency
         used = max(pool - available, 0)
         return f"{money(used, currency)} / {money(available, currency)}"
+
+    @admin.display(description=_("information needed"))
+    def information_needed(self, borrower: Borrower) -> str:
+        """What Defacto asked for and the seller has not given yet (never what the seller
+        gave: it is personal data of its directors)."""
+        needed = borrower_services.information_needed(borrower)
+        return "; ".join(str(item.message) for item in needed) or "-"
 
     # ---- actions --------------------------------------------------------------------
 

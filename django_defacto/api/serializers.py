@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from ..adapter import Address, Person
 from ..models import BillStatus, LoanStatus
 from ..presentation import (
     LOAN_STAGES,
@@ -23,7 +24,7 @@ from ..presentation import (
     repayment_instructions,
     status_label,
 )
-from ..services.borrowers import Financing
+from ..services.borrowers import Financing, SuppliedInformation
 from ..services.loans import Offer
 from ..services.loans.denial_reasons import loan_denial_text
 from ..support.formatting import iso_day, moment_of
@@ -76,6 +77,56 @@ class EnrollSerializer(serializers.Serializer):
     accept_terms = serializers.BooleanField(
         required=False, default=False, help_text=_("The seller accepts Defacto's terms.")
     )
+
+
+class AddressInputSerializer(serializers.Serializer):
+    line1 = serializers.CharField(max_length=255, help_text=_("Street and number."))
+    line2 = serializers.CharField(max_length=255, required=False, default="")
+    postal_code = serializers.CharField(max_length=16)
+    city = serializers.CharField(max_length=128)
+    country = serializers.CharField(
+        max_length=3, help_text=_("ISO 3166 country code, two or three letters.")
+    )
+
+
+class DirectorInputSerializer(serializers.Serializer):
+    """A director of the seller's company (or its owner): what Defacto needs of the
+    managing director for SEPA direct debit repayments."""
+
+    first_name = serializers.CharField(max_length=128)
+    last_name = serializers.CharField(max_length=128)
+    email = serializers.EmailField()
+    phone = serializers.CharField(max_length=32, required=False, default="")
+    birth_date = serializers.DateField()
+    birth_city = serializers.CharField(max_length=128, required=False, default="")
+    birth_country = serializers.CharField(max_length=3, required=False, default="")
+    nationality = serializers.CharField(
+        max_length=3, help_text=_("ISO 3166 country code, two or three letters.")
+    )
+    country_of_residence = serializers.CharField(
+        max_length=3, help_text=_("ISO 3166 country code, two or three letters.")
+    )
+
+
+class InformationSerializer(serializers.Serializer):
+    """What the seller gives for the information Defacto asked for (`information_needed`
+    of the seller's financing)."""
+
+    directors = DirectorInputSerializer(many=True, required=False)
+    owner = DirectorInputSerializer(required=False)
+    address = AddressInputSerializer(required=False, help_text=_("The head office."))
+    iban = serializers.CharField(max_length=42, required=False, default="")
+
+    def supplied(self) -> SuppliedInformation:
+        data = self.validated_data
+        owner = data.get("owner")
+        address = data.get("address")
+        return SuppliedInformation(
+            directors=tuple(Person(**person) for person in data.get("directors") or []),
+            owner=Person(**owner) if owner else None,
+            address=Address(**address) if address else None,
+            iban=data["iban"],
+        )
 
 
 class OfferQuerySerializer(serializers.Serializer):
@@ -133,6 +184,7 @@ class FinancingSerializer(serializers.Serializer):
     terms_accepted_at = serializers.DateTimeField(allow_null=True)
     credit_line = CreditLineSerializer(allow_null=True)
     missing = serializers.SerializerMethodField()
+    information_needed = serializers.SerializerMethodField()
     can_cash_in = serializers.BooleanField()
 
     def get_status_label(self, financing: Financing) -> str:
@@ -141,6 +193,11 @@ class FinancingSerializer(serializers.Serializer):
     @extend_schema_field(REASONS)
     def get_missing(self, financing: Financing) -> list[dict[str, str]]:
         return reasons_body(financing.missing)
+
+    @extend_schema_field(REASONS)
+    def get_information_needed(self, financing: Financing) -> list[dict[str, str]]:
+        """What Defacto asked for that the seller gives at `financing/information/`."""
+        return reasons_body(financing.information_needed)
 
 
 class LoanEventSerializer(serializers.Serializer):

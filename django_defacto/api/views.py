@@ -152,6 +152,25 @@ class EnrollView(SellerView):
         return Response(s.FinancingSerializer(state).data, status=status.HTTP_201_CREATED)
 
 
+class InformationView(SellerView):
+    """Give what Defacto asked for to enroll the seller, and resume the enrolment."""
+
+    serializer_class = s.FinancingSerializer
+
+    @documented(
+        "giveInformation",
+        s.FinancingSerializer,
+        request=s.InformationSerializer,
+        errors=(*ACTION, 422),
+    )
+    def post(self, request: Request) -> Response:
+        given = self.valid(s.InformationSerializer, request.data).supplied()
+        borrowers.give_information(self.seller, given)
+        return Response(
+            s.FinancingSerializer(borrowers.financing_for_seller(self.seller, refresh=False)).data
+        )
+
+
 class OfferView(SellerView):
     """What "Cash in now" would give on one of the seller's invoices."""
 

@@ -43,6 +43,24 @@ class Borrower(MirroredModel):
         blank=True,
         help_text=_("What Defacto said was missing the last time enrolment failed."),
     )
+    missing_information = models.JSONField(
+        _("information needed"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "What Defacto could not obtain the last time enrolment failed (directors, "
+            "account_number...), for the seller to give."
+        ),
+    )
+    supplied_information = models.JSONField(
+        _("information given by the seller"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "What the seller gave to complete the enrolment, sent again at each attempt "
+            "and cleared once Defacto has enrolled the seller."
+        ),
+    )
 
     class Meta:
         verbose_name = _("borrower")
@@ -55,6 +73,11 @@ class Borrower(MirroredModel):
     @property
     def is_enrolled(self) -> bool:
         return bool(self.defacto_id)
+
+    @property
+    def needs_information(self) -> bool:
+        """Defacto asked for information the seller has not given yet."""
+        return not self.is_enrolled and bool(self.missing_information)
 
     @property
     def can_borrow(self) -> bool:

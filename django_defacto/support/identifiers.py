@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pycountry
 from django.utils.functional import Promise
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -98,6 +99,21 @@ def country_code(country: str) -> str:
         if code == alpha3:
             return alpha2
     return code
+
+
+def iso_country(code: str, *, letters: int) -> str | None:
+    """An ISO 3166 country code ("es", "ESP") as `letters` (2 or 3) capitals, or None
+    when it names no country."""
+    code = (code or "").strip().upper()
+    if len(code) == 2:
+        found = pycountry.countries.get(alpha_2=code)
+    elif len(code) == 3:
+        found = pycountry.countries.get(alpha_3=code)
+    else:
+        return None
+    if found is None:
+        return None
+    return str(found.alpha_2 if letters == 2 else found.alpha_3)
 
 
 def _stdnum_words(error: Exception) -> Promise:

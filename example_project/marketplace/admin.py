@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 
 from .invoice_pdf import invoice_pdf
-from .models import Buyer, Invoice, Seller
+from .models import Buyer, Director, Invoice, Seller
 
 
 def euros(cents: int | None) -> str:
@@ -27,13 +27,18 @@ class InvoiceInline(admin.TabularInline):
     show_change_link = True
 
 
+class DirectorInline(admin.TabularInline):
+    model = Director
+    extra = 0
+
+
 @admin.register(Seller)
 class SellerAdmin(admin.ModelAdmin):
-    list_display = ("name", "legal_identifier", "iban", "email", "user")
+    list_display = ("name", "country", "legal_identifier", "iban", "email", "user")
     search_fields = ("name", "legal_identifier", "email", "user__username")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
-    inlines = (InvoiceInline,)
+    inlines = (DirectorInline, InvoiceInline)
 
 
 @admin.register(Buyer)

@@ -9,11 +9,14 @@ from typing import Any
 from django.utils import timezone
 
 from django_defacto.adapter import Buyer as DefactoBuyer
-from django_defacto.adapter import InvoiceDetails, SellerNotification, SellerProfile
+from django_defacto.adapter import InvoiceDetails, Person, SellerNotification, SellerProfile
 from django_defacto.adapter import MarketplaceAdapter as BaseAdapter
 
 from .invoice_pdf import invoice_pdf
 from .models import Invoice, Notification, Seller
+
+# The language Defacto writes to a seller in, by the seller's country.
+LANGUAGES = {"FR": "fr", "ES": "es", "DE": "de", "NL": "nl", "BE": "fr"}
 
 
 def _noon(day: Any) -> datetime:
@@ -27,6 +30,17 @@ class MarketplaceAdapter(BaseAdapter):
         return Seller.objects.filter(user=user).first()
 
     def seller_profile(self, seller: Seller) -> SellerProfile:
+        directors = tuple(
+            Person(
+                first_name=director.first_name,
+                last_name=director.last_name,
+                email=director.email,
+                birth_date=director.birth_date,
+                nationality=director.nationality,
+                country_of_residence=director.country_of_residence,
+            )
+            for director in seller.directors.all()
+        )
         return SellerProfile(
             legal_identifier=seller.legal_identifier,
             identifier_type=seller.identifier_type,
@@ -34,6 +48,8 @@ class MarketplaceAdapter(BaseAdapter):
             iban=seller.iban,
             email=seller.email,
             country=seller.country,
+            preferred_language=LANGUAGES.get(seller.country, ""),
+            directors=directors,
         )
 
     def enrollable_sellers(self) -> Iterable[Seller]:

@@ -1,4 +1,8 @@
-"""Demo data of the example marketplace: one seller per sandbox scenario, buyers, invoices.
+"""Demo data of the example marketplace: one French seller per sandbox scenario, one seller
+in each of Defacto's other markets (Spain, Germany, the Netherlands, Belgium), buyers and
+invoices. The Spanish seller's directors are not known to the marketplace, so its
+enrolment shows the "information needed" path: Defacto asks for them, the seller gives
+them on My financing.
 
 Every object has a fixed natural key (username, SIREN, invoice number), so seeding again
 finds what is there and creates only what is missing. The logins are for a local demo
@@ -7,6 +11,7 @@ only: never seed a database reachable from the internet.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -21,10 +26,11 @@ from django_defacto.sandbox.scenarios import (
     REJECT,
     SUCCESS,
     SUCCESS_ONE_DAY_LATER,
+    generate_iban,
     scenario_iban,
 )
 
-from .models import Buyer, Invoice, Seller
+from .models import Buyer, Director, Invoice, Seller
 
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"  # demo only
@@ -46,22 +52,36 @@ class DemoInvoice:
 
 
 @dataclass(frozen=True)
+class DemoDirector:
+    first_name: str
+    last_name: str
+    birth_date: date
+    nationality: str  # ISO 3166 alpha-2, as is the country of residence
+
+
+@dataclass(frozen=True)
 class DemoSeller:
     scenario: str
     username: str
     name: str
-    siren_base: str  # 8 digits; the 9th is the check digit
-    account: str  # 11 digits of the sandbox IBAN that selects the scenario
+    siren_base: str  # France: 8 digits, the 9th is the check digit; else the identifier
+    account: str  # France: 11 digits of the sandbox IBAN that selects the scenario
     invoice_prefix: str
     invoices: tuple[DemoInvoice, ...]
+    country: str = "FR"
+    identifier_type: str = "siren"
+    directors: tuple[DemoDirector, ...] = ()
 
     @property
     def legal_identifier(self) -> str:
-        return siren(self.siren_base)
+        return siren(self.siren_base) if self.country == "FR" else self.siren_base
 
     @property
     def iban(self) -> str:
-        return scenario_iban(self.scenario, self.account)
+        if self.country == "FR":
+            return scenario_iban(self.scenario, self.account)
+        # A sandbox IBAN of the seller's country, the same at every seeding.
+        return generate_iban(self.scenario, random.Random(self.username), self.country)
 
     @property
     def email(self) -> str:
@@ -153,6 +173,70 @@ DEMO_SELLERS = (
             (1_320_000, 11, 60, "Website redesign"),
         ),
     ),
+    DemoSeller(
+        SUCCESS,
+        "seller-spain",
+        "Cerámicas del Sur SL",
+        "B76543214",
+        "",
+        "CDS",
+        _invoices(
+            (410_000, 3, 30, "Hand-painted tiles, lobby"),
+            (930_000, 6, 45, "Terrace flooring"),
+            (1_240_000, 9, 60, "Spa mosaics"),
+        ),
+        country="ES",
+        identifier_type="cif",
+        # No directors: Defacto asks for them, and the seller gives them on My financing.
+    ),
+    DemoSeller(
+        SUCCESS,
+        "seller-germany",
+        "Holzwerk Berger GmbH",
+        "HRB204817",
+        "",
+        "HWB",
+        _invoices(
+            (520_000, 2, 30, "Sauna benches"),
+            (880_000, 7, 45, "Oak wall panels"),
+            (1_610_000, 10, 60, "Reception furniture"),
+        ),
+        country="DE",
+        identifier_type="hr_nummer",
+        directors=(DemoDirector("Anna", "Berger", date(1979, 3, 14), "DE"),),
+    ),
+    DemoSeller(
+        SUCCESS,
+        "seller-netherlands",
+        "Fietsen van Dijk B.V.",
+        "71234567",
+        "",
+        "FVD",
+        _invoices(
+            (275_000, 1, 30, "Guest bicycles, rental season"),
+            (640_000, 5, 40, "Cargo bikes for deliveries"),
+            (1_050_000, 8, 60, "E-bike fleet"),
+        ),
+        country="NL",
+        identifier_type="kvk",
+        directors=(DemoDirector("Daan", "van Dijk", date(1985, 9, 2), "NL"),),
+    ),
+    DemoSeller(
+        SUCCESS,
+        "seller-belgium",
+        "Chocolaterie Lambert SRL",
+        "0876543270",
+        "",
+        "CHL",
+        _invoices(
+            (330_000, 2, 30, "Welcome chocolates, monthly"),
+            (720_000, 4, 45, "Wedding season pralines"),
+            (990_000, 11, 60, "Corporate gifts"),
+        ),
+        country="BE",
+        identifier_type="belgium_registration_number",
+        directors=(DemoDirector("Louise", "Lambert", date(1982, 6, 21), "BE"),),
+    ),
 )
 
 
@@ -220,9 +304,27 @@ def _ensure_seller(demo: DemoSeller, report: SeedReport) -> Seller:
         report.created["users"] += 1
     seller, created = Seller.objects.get_or_create(
         legal_identifier=demo.legal_identifier,
-        defaults={"user": user, "name": demo.name, "iban": demo.iban, "email": demo.email},
+        defaults={
+            "user": user,
+            "name": demo.name,
+            "iban": demo.iban,
+            "email": demo.email,
+            "country": demo.country,
+            "identifier_type": demo.identifier_type,
+        },
     )
     report.created["sellers"] += created
+    if created:
+        for director in demo.directors:
+            Director.objects.create(
+                seller=seller,
+                first_name=director.first_name,
+                last_name=director.last_name,
+                email=f"{director.first_name.lower()}@example.com",
+                birth_date=director.birth_date,
+                nationality=director.nationality,
+                country_of_residence=director.nationality,
+            )
     report.logins.append(
         Login(demo.username, SELLER_PASSWORD, seller.name, demo.scenario, demo.iban)
     )

@@ -21,6 +21,22 @@ class Seller(models.Model):
         return self.name
 
 
+class Director(models.Model):
+    """A director of a seller's company, as the marketplace knows them (Defacto asks for
+    them outside France, where it often cannot find them itself)."""
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="directors")
+    first_name = models.CharField(max_length=128)
+    last_name = models.CharField(max_length=128)
+    email = models.EmailField()
+    birth_date = models.DateField()
+    nationality = models.CharField(max_length=2, help_text="ISO 3166 alpha-2")
+    country_of_residence = models.CharField(max_length=2, help_text="ISO 3166 alpha-2")
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
 class Buyer(models.Model):
     name = models.CharField(max_length=200)
     legal_identifier = models.CharField("SIREN", max_length=20)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice"),
     path("financing/", views.financing, name="financing"),
     path("financing/enroll/", views.enroll, name="enroll"),
+    path("financing/information/", views.information, name="information"),
     path("loans/<uuid:pk>/", views.loan_detail, name="loan"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:pk>/read/", views.mark_read, name="notification_read"),

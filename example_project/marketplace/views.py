@@ -24,19 +24,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from django_defacto.adapter import Address, Person
 from django_defacto.conf import get_adapter
-from django_defacto.exceptions import DefactoServiceError
+from django_defacto.exceptions import DefactoServiceError, InvalidSellerDetails
 from django_defacto.models import Bill, Loan, LoanEvent
 from django_defacto.models.statuses import LOAN_RELEASES_INVOICE, BorrowerStatus, LoanStatus
 from django_defacto.sandbox.control import SandboxControlError
 from django_defacto.services.borrowers import (
+    SuppliedInformation,
     borrower_for_seller,
     current_credit_line,
     enroll_seller,
+    give_information,
+    information_needed,
+    supplied_information,
 )
 from django_defacto.services.loans import loan_denial_text
 
-from .forms import EnrollForm, SandboxClockForm
+from .forms import CompanyDetailsForm, DirectorFormSet, EnrollForm, SandboxClockForm
 from .models import Invoice, Notification, Seller
 from .sandbox_clock import advance_sandbox_time, sandbox_time_enabled
 
@@ -153,6 +158,7 @@ def financing(request: HttpRequest, seller: Seller) -> HttpResponse:
         or not enrolled
         or (borrower.terms_accepted_at is None and borrower.signed_at is None),
         "enroll_form": EnrollForm(),
+        "information_needed": information_needed(borrower),
         "line": line,
         "loans": _for_display(_seller_loans(seller)),
         "bills": bills,
@@ -180,6 +186,78 @@ def enroll(request: HttpRequest, seller: Seller) -> HttpResponse:
             ),
         )
     return redirect("marketplace:financing")
+
+
+def _director_initial(person: Person) -> dict[str, Any]:
+    return {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "email": person.email,
+        "birth_date": person.birth_date,
+        "nationality": person.nationality,
+        "country_of_residence": person.country_of_residence,
+        "phone": person.phone,
+    }
+
+
+def _supplied(directors: Any, company: CompanyDetailsForm) -> SuppliedInformation:
+    details = company.cleaned_data
+    address = None
+    if details.get("line1"):
+        address = Address(
+            line1=details["line1"],
+            postal_code=details["postal_code"],
+            city=details["city"],
+            country=details["country"],
+        )
+    return SuppliedInformation(
+        directors=tuple(
+            Person(**form.cleaned_data) for form in directors.forms if form.cleaned_data
+        ),
+        address=address,
+        iban=details.get("iban") or "",
+    )
+
+
+@seller_required
+def information(request: HttpRequest, seller: Seller) -> HttpResponse:
+    """The information Defacto asked for to enrol the seller, as a form; what the seller
+    gave before is filled in again."""
+    borrower = borrower_for_seller(seller)
+    needed = information_needed(borrower)
+    if borrower is None or not needed:
+        return redirect("marketplace:financing")
+    asked = {item.code for item in needed}
+    problems: list[str] = []
+    if request.method == "POST":
+        directors = DirectorFormSet(request.POST, prefix="directors")
+        company = CompanyDetailsForm(request.POST)
+        if directors.is_valid() and company.is_valid():
+            try:
+                give_information(seller, _supplied(directors, company))
+            except InvalidSellerDetails as refused:
+                problems = [message for _field, message in refused.problems]
+            except DefactoServiceError as error:
+                messages.error(request, error.message)
+                return redirect("marketplace:financing")
+            else:
+                messages.success(request, _("Thank you: you are enrolled with Defacto."))
+                return redirect("marketplace:financing")
+    else:
+        given = supplied_information(borrower)
+        directors = DirectorFormSet(
+            prefix="directors", initial=[_director_initial(person) for person in given.directors]
+        )
+        company = CompanyDetailsForm(initial={"iban": given.iban})
+    context = {
+        "needed": needed,
+        "asks_directors": "directors" in asked,
+        "asks_company": bool(asked & {"address", "account_number"}),
+        "directors": directors,
+        "company": company,
+        "problems": problems,
+    }
+    return render(request, "marketplace/information.html", context)
 
 
 @seller_required

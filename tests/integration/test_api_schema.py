@@ -161,6 +161,27 @@ def test_every_endpoint_answers_as_its_document_says(defacto_client, control):
     browser.get(api("financing/"))
     browser.post(api("financing/enroll/"), {"accept_terms": False}, content_type="application/json")
     browser.post(api("financing/enroll/"), {"accept_terms": True}, content_type="application/json")
+    browser.post(api("financing/information/"), {}, content_type="application/json")  # 422
+    spanish = make_seller()
+    spanish.country, spanish.identifier_type, spanish.legal_identifier = "ES", "cif", "B64717838"
+    spanish.iban = "ES9121000418450200051332"
+    spanish.save()
+    spanish_browser = signed_in(spanish.user)
+    spanish_browser.checked = browser.checked
+    spanish_browser.post(  # Defacto asks for the directors
+        api("financing/enroll/"), {"accept_terms": True}, content_type="application/json"
+    )
+    director = {
+        "first_name": "Lucía",
+        "last_name": "García",
+        "email": "lucia@example.com",
+        "birth_date": "1980-04-02",
+        "nationality": "ESP",
+        "country_of_residence": "ES",
+    }
+    spanish_browser.post(
+        api("financing/information/"), {"directors": [director]}, content_type="application/json"
+    )
 
     seller, borrower = ready_seller(control)
     seller_browser = signed_in(seller.user)

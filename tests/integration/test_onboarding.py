@@ -53,6 +53,7 @@ def test_enrolling_with_accepted_terms_signs_at_defacto_and_the_credit_line_foll
         "name": seller.name,
         "account_number": seller.iban,
         "signed_at": accepted_at.astimezone(dt_timezone.utc).isoformat(),
+        "preferred_language": "fr",  # the example adapter's, from the seller's country
     }
 
     control.advance_clock(5)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_defacto.sandbox.scenarios import SCENARIOS, scenario_of_iban
+from django_defacto.support.identifiers import iban_problem, identifier_problems
 from example_project.marketplace.models import Buyer, Invoice, Seller
 
 pytestmark = pytest.mark.django_db
@@ -30,14 +31,6 @@ def seed() -> str:
     return out.getvalue()
 
 
-def luhn_valid(number: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        digit = int(char) * (2 if position % 2 else 1)
-        total += digit - 9 if digit > 9 else digit
-    return total % 10 == 0
-
-
 def snapshot() -> dict[str, list]:
     return {
         "users": list(get_user_model().objects.values_list("username", "password", "is_staff")),
@@ -47,9 +40,9 @@ def snapshot() -> dict[str, list]:
     }
 
 
-def test_one_seller_per_sandbox_scenario_each_with_a_login():
+def test_one_french_seller_per_sandbox_scenario_each_with_a_login():
     text = seed()
-    sellers = Seller.objects.select_related("user")
+    sellers = Seller.objects.select_related("user").filter(country="FR")
     assert sorted(scenario_of_iban(seller.iban) for seller in sellers) == sorted(SCENARIOS)
     assert len({seller.iban for seller in sellers}) == len(SCENARIOS)
     for seller in sellers:
@@ -62,16 +55,46 @@ def test_one_seller_per_sandbox_scenario_each_with_a_login():
         assert seller.iban in text
 
 
-def test_sellers_and_buyers_are_french_companies_with_valid_sirens():
+def test_sellers_and_buyers_have_valid_identifiers_of_their_country():
     seed()
-    companies = list(Seller.objects.all()) + list(Buyer.objects.all())
     assert Buyer.objects.count() == 2
-    for company in companies:
-        assert len(company.legal_identifier) == 9
-        assert luhn_valid(company.legal_identifier), company
-        assert company.identifier_type == "siren"
-    assert all(s.name.endswith((" SAS", " SARL", " SA")) for s in Seller.objects.all())
-    assert all(s.country == "FR" and s.email for s in Seller.objects.all())
+    for buyer in Buyer.objects.all():
+        assert identifier_problems(buyer.legal_identifier, "siren", "FR") == [], buyer
+    for seller in Seller.objects.all():
+        assert (
+            identifier_problems(seller.legal_identifier, seller.identifier_type, seller.country)
+            == []
+        ), seller
+        assert iban_problem(seller.iban) is None, seller
+        assert seller.iban.startswith(seller.country) and seller.email
+    french = Seller.objects.filter(country="FR")
+    assert all(s.name.endswith((" SAS", " SARL", " SA")) for s in french)
+    assert all(s.identifier_type == "siren" for s in french)
+
+
+def test_one_seller_in_each_other_market_one_of_them_asked_for_its_directors(
+    defacto_client, control
+):
+    from django_defacto.exceptions import EnrollmentIncomplete
+    from django_defacto.services import borrowers
+
+    seed()
+    abroad = Seller.objects.exclude(country="FR").order_by("country")
+    assert [seller.country for seller in abroad] == ["BE", "DE", "ES", "NL"]
+    outcomes = {}
+    for seller in abroad:
+        try:
+            borrowers.enroll_seller(seller, terms_accepted_at=timezone.now())
+        except EnrollmentIncomplete as incomplete:
+            outcomes[seller.country] = incomplete.missing
+        else:
+            outcomes[seller.country] = "enrolled"
+    assert outcomes == {
+        "BE": "enrolled",
+        "DE": "enrolled",
+        "ES": ["directors"],
+        "NL": "enrolled",
+    }
 
 
 def test_three_invoices_per_seller_in_cents_due_in_30_to_60_days():
@@ -101,7 +124,7 @@ def test_the_admin_login_is_a_staff_superuser():
 
 def test_running_it_again_changes_nothing_and_says_so():
     first = seed()
-    assert "Demo data created: 6 users, 5 sellers, 2 buyers, 15 invoices." in first
+    assert "Demo data created: 10 users, 9 sellers, 2 buyers, 27 invoices." in first
     before = snapshot()
     second = seed()
     assert "Demo data already present: nothing changed." in second

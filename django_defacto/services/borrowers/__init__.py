@@ -1,4 +1,5 @@
-"""Sellers as Defacto borrowers: enrolment and the terms (`enrolment`), credit lines
+"""Sellers as Defacto borrowers: enrolment and the terms (`enrolment`, with the body
+Defacto is sent in `wire`), credit lines
 (`credit_lines`), and the seller's financing status with what still stands between the
 seller and "Cash in now" (`status`)."""
 
@@ -9,7 +10,6 @@ from .credit_lines import (
     refresh_credit_lines,
 )
 from .enrolment import (
-    IDENTIFIER_TYPES,
     MISSING_ITEMS,
     borrower_for_seller,
     enroll_borrower,
@@ -17,6 +17,7 @@ from .enrolment import (
     record_terms_acceptance,
     refresh_borrower,
 )
+from .information import give_information, information_problems
 from .status import (
     NOT_ENROLLED,
     Financing,
@@ -24,8 +25,11 @@ from .status import (
     borrower_reasons,
     enroll_with_terms,
     financing_for_seller,
+    information_needed,
     missing_items,
 )
+from .supplied import SuppliedInformation, supplied_information
+from .wire import IDENTIFIER_TYPES, borrower_creation_body
 
 __all__ = [
     "IDENTIFIER_TYPES",
@@ -33,6 +37,8 @@ __all__ = [
     "NOT_ENROLLED",
     "Financing",
     "Reason",
+    "SuppliedInformation",
+    "borrower_creation_body",
     "borrower_for_seller",
     "borrower_reasons",
     "credit_lines_of",
@@ -41,9 +47,13 @@ __all__ = [
     "enroll_seller",
     "enroll_with_terms",
     "financing_for_seller",
+    "give_information",
+    "information_needed",
+    "information_problems",
     "missing_items",
     "record_terms_acceptance",
     "refresh_borrower",
     "refresh_borrower_and_credit_lines",
     "refresh_credit_lines",
+    "supplied_information",
 ]

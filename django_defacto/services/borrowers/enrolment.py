@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ...adapter import SellerProfile
 from ...client import DefactoError, InvalidRequestError
-from ...conf import get_adapter, get_client
+from ...conf import defacto_settings, get_adapter, get_client
 from ...exceptions import (
     BorrowerIdentifierTaken,
     EnrollmentIncomplete,
@@ -27,16 +27,13 @@ from ...exceptions import (
 from ...models import Borrower
 from ...models.statuses import BorrowerStatus
 from ...support.formatting import defacto_moment
-from ...support.identifiers import IDENTIFIER_TYPES_BY_COUNTRY, iban_problem, identifier_problems
+from ...support.identifiers import Problem, iban_problem, identifier_problems
 from .. import host_answers
 from ..client_errors import defacto_call, defacto_said, service_error
 from ..mirror.apply import apply_borrower
 from ..mirror.upserts import update_fields
-
-# `identifier_type` values POST /borrowers accepts (openapi `APIPostBorrower`).
-IDENTIFIER_TYPES = frozenset(
-    kind for kinds in IDENTIFIER_TYPES_BY_COUNTRY.values() for kind in kinds
-)
+from .supplied import person_country_problems, with_supplied
+from .wire import borrower_creation_body
 
 # What Defacto may say it could not obtain, in words a marketplace operator acts on.
 MISSING_ITEMS = {
@@ -84,20 +81,6 @@ def _local_borrower(
     return borrower
 
 
-def _creation_body(borrower: Borrower, profile: SellerProfile) -> dict[str, Any]:
-    body: dict[str, Any] = {"identifier": borrower.identifier}
-    if borrower.identifier_type in IDENTIFIER_TYPES:
-        body["identifier_type"] = borrower.identifier_type
-    if borrower.name:
-        body["name"] = borrower.name
-    iban = profile.iban.replace(" ", "").upper()
-    if iban:
-        body["account_number"] = iban
-    if borrower.terms_accepted_at is not None:
-        body["signed_at"] = defacto_moment(borrower.terms_accepted_at)
-    return body
-
-
 def _find_at_defacto(identifier: str) -> dict[str, Any] | None:
     with defacto_call(gettext("look the seller up at Defacto")):
         return get_client().borrowers.list(borrower_identifier=identifier).first()
@@ -128,18 +111,32 @@ def _incomplete(borrower: Borrower, error: DefactoError) -> EnrollmentIncomplete
             "seller": borrower,
             "said": defacto_said(error),
         }
-    update_fields(borrower, enrollment_error=message)
+    update_fields(borrower, enrollment_error=message, missing_information=missing)
     return EnrollmentIncomplete(message, missing=missing)
 
 
+def _people_problems(profile: SellerProfile) -> list[Problem]:
+    """Countries of the owner and the directors that name no country."""
+    people = [("owner", profile.owner)] if profile.owner is not None else []
+    people += [(f"directors[{index}]", person) for index, person in enumerate(profile.directors)]
+    return [
+        problem
+        for name, person in people
+        if person is not None
+        for problem in person_country_problems(name, person)
+    ]
+
+
 def _check_profile(borrower: Borrower, profile: SellerProfile) -> None:
-    """Refuse, before Defacto is asked, a company identifier or IBAN that cannot be
-    valid; the reason is kept on the borrower like Defacto's own refusals."""
+    """Refuse, before Defacto is asked, a company identifier, an IBAN or a person's
+    country that cannot be valid; the reason is kept on the borrower like Defacto's own
+    refusals."""
     problems = identifier_problems(borrower.identifier, profile.identifier_type, profile.country)
     if profile.iban.strip():
         problem = iban_problem(profile.iban)
         if problem is not None:
             problems.append(problem)
+    problems += _people_problems(profile)
     if not problems:
         return
     message = gettext("%(seller)s cannot be enrolled yet: %(problems)s") % {
@@ -152,13 +149,16 @@ def _check_profile(borrower: Borrower, profile: SellerProfile) -> None:
     )
 
 
-def _create_or_adopt(borrower: Borrower, profile: SellerProfile) -> dict[str, Any]:
+def _create_or_adopt(
+    borrower: Borrower, profile: SellerProfile, *, wait_for_ready: bool
+) -> dict[str, Any]:
     """The borrower's payload at Defacto: found by identifier, or created now."""
     payload = _find_at_defacto(borrower.identifier)
     if payload is not None:
         return payload
     try:
-        return get_client().borrowers.create(_creation_body(borrower, profile))
+        body = borrower_creation_body(borrower, profile, wait_for_ready=wait_for_ready)
+        return get_client().borrowers.create(body)
     except InvalidRequestError as error:
         if _already_exists(error):
             payload = _find_at_defacto(borrower.identifier)
@@ -189,15 +189,26 @@ def _adopt(borrower: Borrower, payload: dict[str, Any]) -> Borrower:
             % {"identifier": borrower.identifier}
         )
     borrower = apply_borrower(payload, local=borrower).instance
-    if borrower.enrollment_error:
-        update_fields(borrower, enrollment_error="")
+    if borrower.enrollment_error or borrower.missing_information or borrower.supplied_information:
+        # Enrolled: nothing is missing any more, and what the seller gave for it (personal
+        # data of its directors) is not kept beyond its use.
+        update_fields(
+            borrower, enrollment_error="", missing_information=[], supplied_information={}
+        )
     return borrower
 
 
-def enroll_seller(seller: Any, *, terms_accepted_at: datetime | None = None) -> Borrower:
+def enroll_seller(
+    seller: Any,
+    *,
+    terms_accepted_at: datetime | None = None,
+    wait_for_ready: bool | None = None,
+) -> Borrower:
     """Enroll `seller` at Defacto (or adopt the borrower Defacto already has) and return
     its local row. With `terms_accepted_at`, the seller's acceptance of Defacto's terms is
-    recorded and sent as the signature, so the credit line can open.
+    recorded and sent as the signature, so the credit line can open. With
+    `wait_for_ready` (default: the `WAIT_FOR_READY` setting) Defacto answers once the
+    borrower can request a first loan (4 to 8 s), instead of at once.
 
     Raises `InvalidSellerDetails` when the company identifier or the IBAN cannot be valid
     (before any call), `EnrollmentIncomplete` (whose message names what is missing) when
@@ -207,8 +218,12 @@ def enroll_seller(seller: Any, *, terms_accepted_at: datetime | None = None) -> 
     profile = adapter.seller_profile(seller)
     borrower = _local_borrower(adapter.seller_key(seller), profile, terms_accepted_at)
     if not borrower.is_enrolled:
+        profile = with_supplied(profile, borrower)
         _check_profile(borrower, profile)
-        borrower = _adopt(borrower, _create_or_adopt(borrower, profile))
+        if wait_for_ready is None:
+            wait_for_ready = defacto_settings().wait_for_ready
+        payload = _create_or_adopt(borrower, profile, wait_for_ready=wait_for_ready)
+        borrower = _adopt(borrower, payload)
     if borrower.terms_accepted_at is not None and borrower.status == BorrowerStatus.TO_SIGN:
         # Adopted unsigned, or enrolled before the seller accepted the terms.
         borrower = record_terms_acceptance(borrower, borrower.terms_accepted_at)

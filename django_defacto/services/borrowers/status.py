@@ -11,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.text import format_lazy
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from ...exceptions import DefactoServiceError, EnrollmentIncomplete, InvalidSellerDetails
@@ -42,6 +42,8 @@ class Financing:
     borrower: Borrower | None
     credit_line: CreditLine | None
     missing: list[Reason] = field(default_factory=list)
+    # What Defacto asked for that the seller can give (`information.give_information`).
+    information_needed: list[Reason] = field(default_factory=list)
 
     @property
     def enrolled(self) -> bool:
@@ -118,7 +120,22 @@ def financing_for_seller(seller: Any, *, refresh: bool = True) -> Financing:
             logger.warning("Seller %s could not be refreshed: %s", borrower.seller_key, error)
         line = current_credit_line(borrower)
         missing = _missing(borrower, line)
-    return Financing(borrower=borrower, credit_line=line, missing=missing)
+    return Financing(
+        borrower=borrower,
+        credit_line=line,
+        missing=missing,
+        information_needed=information_needed(borrower),
+    )
+
+
+def information_needed(borrower: Borrower | None) -> list[Reason]:
+    """What Defacto asked for and the seller has not given yet, in words."""
+    if borrower is None or not borrower.needs_information:
+        return []
+    return [
+        Reason(str(name), capfirst(MISSING_ITEMS.get(str(name), str(name))))
+        for name in borrower.missing_information
+    ]
 
 
 def missing_items(error: EnrollmentIncomplete) -> list[Reason]:

@@ -64,8 +64,27 @@ def invoice_item(invoice: Any, adapter: MarketplaceAdapter | None = None) -> dic
         )
         return adapter.invoice_payload(invoice)
     details = host_answers.invoice_details(invoice)
-    seller = adapter.seller_profile(host_answers.invoice_seller(invoice))
-    return invoice_creation(details, seller, adapter.invoice_pdf(invoice))
+    return invoice_creation(
+        details, _seller_identity(invoice, adapter), adapter.invoice_pdf(invoice)
+    )
+
+
+def _seller_identity(invoice: Any, adapter: MarketplaceAdapter) -> SellerProfile:
+    """The invoice's seller as Defacto knows it: its borrower row (read already by the
+    request, and holding the identity it was enrolled with), else the adapter's profile.
+    The profile may cost the adapter more (its directors, its address) than an invoice
+    needs."""
+    seller = host_answers.invoice_seller(invoice)
+    borrower = host_answers.borrower_for_seller(seller)
+    if borrower is None or not borrower.identifier:
+        return adapter.seller_profile(seller)
+    return SellerProfile(
+        legal_identifier=borrower.identifier,
+        identifier_type=borrower.identifier_type,
+        name=borrower.name,
+        iban="",
+        email=borrower.email,
+    )
 
 
 def loan_request_body(loan: Loan, host_invoice: Any | None, to_pay_at: datetime) -> dict[str, Any]:

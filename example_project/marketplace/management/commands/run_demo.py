@@ -226,13 +226,15 @@ class Command(BaseCommand):
         width = max(len(seller.username) for seller in DEMO_SELLERS)
         lines = [f"\nThe marketplace runs at {web_url}/", f"Sellers (password: {SELLER_PASSWORD}):"]
         lines += [
-            f"  {seller.username.ljust(width)}  {seller.name} (sandbox scenario {seller.scenario})"
+            f"  {seller.username.ljust(width)}  {seller.name}, {seller.country} "
+            f"(sandbox scenario {seller.scenario})"
             for seller in DEMO_SELLERS
         ]
         lines.append(f"Admin: {web_url}/admin/ ({ADMIN_USERNAME} / {ADMIN_PASSWORD})")
         lines.append(
             "Try it: log in as seller-success, enrol on My financing, Cash in now an invoice, "
-            "then advance the sandbox time; log in as seller-reject to read a decline."
+            "then advance the sandbox time; log in as seller-reject to read a decline, and as "
+            "seller-spain to give Defacto the directors it asks for."
         )
         return "\n".join(lines)
 

@@ -11,8 +11,9 @@ from example_project.marketplace.demo_data import SeedReport, seed_demo
 
 class Command(BaseCommand):
     help = (
-        "Create the demo data: an admin/admin superuser and one seller per sandbox scenario "
-        "with buyers and invoices. Safe to run again. For a local demo only."
+        "Create the demo data: an admin/admin superuser, one seller per sandbox scenario and "
+        "one per market abroad, with buyers and invoices. Safe to run again. For a local "
+        "demo only."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
