@@ -78,63 +78,54 @@ def decision_notification(loan: Loan, status: str) -> SellerNotification:
         "amount": money(loan.amount, loan.currency),
         "repay_on": _day(loan.to_repay_at),
     }
+    approved = gettext("Your request to cash in invoice %(invoice)s was approved")
     if status == LoanStatus.DECLINED:
         values["reason"] = denial_reason_text(loan.denial_reason)
-        return SellerNotification(
-            kind="loan_declined",
-            subject=gettext("Your request to cash in invoice %(invoice)s was declined") % values,
-            message=gettext(
-                "Defacto declined your request to cash in invoice %(invoice)s "
-                "(%(amount)s).\n\nReason: %(reason)s\n\nWhat next: nothing is owed and the "
-                "invoice is yours again; your buyer pays it as usual on its due date. You "
-                "can ask to cash in other invoices at any time."
-            )
-            % values,
-            loan=loan,
-            key=notification_key(loan, status),
+        kind, subject = (
+            "loan_declined",
+            gettext("Your request to cash in invoice %(invoice)s was declined"),
         )
-    if status == LoanStatus.CANCELED:
-        return SellerNotification(
-            kind="loan_canceled",
-            subject=gettext("Your request to cash in invoice %(invoice)s was canceled") % values,
-            message=gettext(
-                "Your request to cash in invoice %(invoice)s (%(amount)s) was canceled "
-                "before any money was paid.\n\nWhat next: nothing is owed and the invoice is "
-                "yours again; your buyer pays it as usual on its due date. You can ask to "
-                "cash in other invoices at any time."
-            )
-            % values,
-            loan=loan,
-            key=notification_key(loan, status),
+        message = gettext(
+            "Defacto declined your request to cash in invoice %(invoice)s "
+            "(%(amount)s).\n\nReason: %(reason)s\n\nWhat next: nothing is owed and the "
+            "invoice is yours again; your buyer pays it as usual on its due date. You "
+            "can ask to cash in other invoices at any time."
         )
-    if status == LoanStatus.ISSUE_DETECTED:
-        return SellerNotification(
-            kind="loan_payment_issue",
-            subject=gettext("Your request to cash in invoice %(invoice)s was approved") % values,
-            message=gettext(
-                "Defacto approved your request to cash in invoice %(invoice)s (%(amount)s), "
-                "but paying the money to your bank account ran into a problem.\n\nWhat "
-                "next: nothing to do for now; you will hear from us once it is solved."
-            )
-            % values,
-            loan=loan,
-            key=notification_key(loan, status),
+    elif status == LoanStatus.CANCELED:
+        kind, subject = (
+            "loan_canceled",
+            gettext("Your request to cash in invoice %(invoice)s was canceled"),
         )
-    if status == LoanStatus.TO_VALIDATE:
+        message = gettext(
+            "Your request to cash in invoice %(invoice)s (%(amount)s) was canceled "
+            "before any money was paid.\n\nWhat next: nothing is owed and the invoice is "
+            "yours again; your buyer pays it as usual on its due date. You can ask to "
+            "cash in other invoices at any time."
+        )
+    elif status == LoanStatus.ISSUE_DETECTED:
+        kind, subject = "loan_payment_issue", approved
+        message = gettext(
+            "Defacto approved your request to cash in invoice %(invoice)s (%(amount)s), "
+            "but paying the money to your bank account ran into a problem.\n\nWhat "
+            "next: nothing to do for now; you will hear from us once it is solved."
+        )
+    elif status == LoanStatus.TO_VALIDATE:
+        kind, subject = "loan_approved", approved
         message = gettext(
             "Defacto approved your request to cash in invoice %(invoice)s (%(amount)s).\n\n"
             "What next: confirm the loan from your account to receive the money. It is "
             "to be repaid on %(repay_on)s."
         )
     else:
+        kind, subject = "loan_approved", approved
         message = gettext(
             "Defacto approved your request to cash in invoice %(invoice)s (%(amount)s).\n\n"
             "What next: nothing to do; the money is on its way to your bank account. It is "
             "to be repaid on %(repay_on)s."
         )
     return SellerNotification(
-        kind="loan_approved",
-        subject=gettext("Your request to cash in invoice %(invoice)s was approved") % values,
+        kind=kind,
+        subject=subject % values,
         message=message % values,
         loan=loan,
         key=notification_key(loan, status),
