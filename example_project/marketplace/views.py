@@ -200,7 +200,7 @@ def _director_initial(person: Person) -> dict[str, Any]:
     }
 
 
-def _supplied(directors: Any, company: CompanyDetailsForm) -> SuppliedInformation:
+def _supplied(directors: Any, company: CompanyDetailsForm, asked: set[str]) -> SuppliedInformation:
     details = company.cleaned_data
     address = None
     if details.get("line1"):
@@ -210,10 +210,15 @@ def _supplied(directors: Any, company: CompanyDetailsForm) -> SuppliedInformatio
             city=details["city"],
             country=details["country"],
         )
+    people = tuple(
+        Person(**form.cleaned_data)
+        for form in directors.forms
+        if directors.is_bound and form.cleaned_data
+    )
     return SuppliedInformation(
-        directors=tuple(
-            Person(**form.cleaned_data) for form in directors.forms if form.cleaned_data
-        ),
+        directors=people,
+        # The first director subscribes for the company, as the form says.
+        owner=people[0] if "owner" in asked and people else None,
         address=address,
         iban=details.get("iban") or "",
     )
@@ -228,13 +233,14 @@ def information(request: HttpRequest, seller: Seller) -> HttpResponse:
     if borrower is None or not needed:
         return redirect("marketplace:financing")
     asked = {item.code for item in needed}
+    asks_directors = bool(asked & {"directors", "owner"})
     problems: list[str] = []
     if request.method == "POST":
-        directors = DirectorFormSet(request.POST, prefix="directors")
+        directors = DirectorFormSet(request.POST if asks_directors else None, prefix="directors")
         company = CompanyDetailsForm(request.POST)
-        if directors.is_valid() and company.is_valid():
+        if (not asks_directors or directors.is_valid()) and company.is_valid():
             try:
-                give_information(seller, _supplied(directors, company))
+                give_information(seller, _supplied(directors, company, asked))
             except InvalidSellerDetails as refused:
                 problems = [message for _field, message in refused.problems]
             except DefactoServiceError as error:
@@ -251,7 +257,7 @@ def information(request: HttpRequest, seller: Seller) -> HttpResponse:
         company = CompanyDetailsForm(initial={"iban": given.iban})
     context = {
         "needed": needed,
-        "asks_directors": "directors" in asked,
+        "asks_directors": asks_directors,
         "asks_company": bool(asked & {"address", "account_number"}),
         "directors": directors,
         "company": company,

@@ -311,3 +311,50 @@ def test_the_demo_ends_with_the_site_address_the_logins_and_what_to_try():
     assert "seller-success " in guide and "seller-reject " in guide
     assert "admin / admin" in guide
     assert "Try it:" in guide and "advance the sandbox time" in guide
+
+
+@pytest.mark.django_db
+def test_the_information_page_asks_for_the_iban_and_directors_defacto_names(
+    defacto_client, control
+):
+    from django_defacto.exceptions import EnrollmentIncomplete
+    from django_defacto.services.borrowers import borrower_for_seller, enroll_seller
+
+    seller = make_seller()
+    # The sandbox knows this French company as one whose directors and IBAN it lacks.
+    seller.legal_identifier, seller.iban = "000271825", ""
+    seller.save()
+    with pytest.raises(EnrollmentIncomplete):
+        enroll_seller(seller, terms_accepted_at=timezone.now())
+    browser = signed_in(seller)
+    url = reverse("marketplace:information")
+
+    page = text_of(browser.get(url))
+
+    assert "The company's directors" in page
+    assert "The seller's IBAN, needed for direct debit repayments" in page
+    assert "Director 1" in page and "IBAN" in page
+    form = {
+        "directors-TOTAL_FORMS": "2",
+        "directors-INITIAL_FORMS": "0",
+        "directors-MIN_NUM_FORMS": "1",
+        "directors-MAX_NUM_FORMS": "10",
+        "directors-0-first_name": "Camille",
+        "directors-0-last_name": "Martin",
+        "directors-0-email": "camille@example.com",
+        "directors-0-birth_date": "1981-05-06",
+        "directors-0-nationality": "FR",
+        "directors-0-country_of_residence": "FR",
+        "iban": "FR76 3000 4008 1900 0123 4567 8",  # one digit short
+    }
+    refused = text_of(browser.post(url, form))
+    assert "The IBAN ending in …5678 is not valid" in refused
+    assert not borrower_for_seller(seller).is_enrolled
+
+    answer = browser.post(url, {**form, "iban": "FR7630004008190001234567879"})
+
+    assert answer.status_code == 302
+    borrower = borrower_for_seller(seller)
+    assert borrower.is_enrolled
+    assert control.state()["counts"]["borrowers"] == 1
+    assert "you are enrolled with Defacto" in text_of(browser.get(reverse("marketplace:financing")))

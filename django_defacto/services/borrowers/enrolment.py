@@ -111,7 +111,10 @@ def _incomplete(borrower: Borrower, error: DefactoError) -> EnrollmentIncomplete
             "seller": borrower,
             "said": defacto_said(error),
         }
-    update_fields(borrower, enrollment_error=message, missing_information=missing)
+    # What the seller can give is kept for them to give; anything else (the host's own
+    # data) stays in the message for the marketplace to fix.
+    givable = [name for name in missing if name in MISSING_ITEMS]
+    update_fields(borrower, enrollment_error=message, missing_information=givable)
     return EnrollmentIncomplete(message, missing=missing)
 
 
