@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     "AUTO_VALIDATE": False,
     # Enrolment: ask Defacto to answer once the borrower can request a first loan.
     "WAIT_FOR_READY": False,
+    # Defacto's terms as a seller reads them before accepting: {country: {language: url}},
+    # "*" for any country or language.
+    "TERMS_URLS": {},
     "DEFAULT_REPAYMENT_DAYS": 30,
     "WEBHOOKS_ENABLED": False,
     "WEBHOOK_TOKENS": [],
@@ -95,6 +98,7 @@ class DefactoSettings:
     seller_notification_lease: int = 300
     show_ineligible_button: bool = False
     wait_for_ready: bool = False
+    terms_urls: dict[str, Any] = field(default_factory=dict)
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -139,6 +143,7 @@ def defacto_settings() -> DefactoSettings:
         seller_notification_lease=int(merged["SELLER_NOTIFICATION_LEASE"]),
         show_ineligible_button=bool(merged["SHOW_INELIGIBLE_BUTTON"]),
         wait_for_ready=bool(merged["WAIT_FOR_READY"]),
+        terms_urls=dict(merged["TERMS_URLS"] or {}),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
 ENROLL_URL_NAME = "django_defacto_borrower_enroll"
+CONTRACT_URL_NAME = "django_defacto_borrower_contract"
 
 
 def _accepted_now(data: dict) -> dict:
@@ -173,6 +175,7 @@ class BorrowerAdmin(MirrorAdmin):
                     "signed_at",
                     "enrollment_error",
                     "information_needed",
+                    "contract",
                     "synced_at",
                 )
             },
@@ -196,6 +199,13 @@ class BorrowerAdmin(MirrorAdmin):
         currency = borrower.line_currency
         used = max(pool - available, 0)
         return f"{money(used, currency)} / {money(available, currency)}"
+
+    @admin.display(description=_("contract"))
+    def contract(self, borrower: Borrower) -> str:
+        if borrower.signed_at is None:
+            return "-"
+        url = reverse(f"admin:{CONTRACT_URL_NAME}", args=[borrower.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Read the contract"))
 
     @admin.display(description=_("information needed"))
     def information_needed(self, borrower: Borrower) -> str:
@@ -230,7 +240,30 @@ class BorrowerAdmin(MirrorAdmin):
 
     def get_urls(self) -> list[URLPattern]:
         enroll = path("enroll/", self.admin_site.admin_view(self.enroll_view), name=ENROLL_URL_NAME)
-        return [enroll, *super().get_urls()]
+        contract = path(
+            "<int:pk>/contract/",
+            self.admin_site.admin_view(self.contract_view),
+            name=CONTRACT_URL_NAME,
+        )
+        return [enroll, contract, *super().get_urls()]
+
+    def contract_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The borrower's contract, through a link asked of Defacto now (it expires)."""
+        borrower = self.get_object(request, str(pk))
+        if borrower is None or not self.has_view_permission(request, borrower):
+            raise PermissionDenied
+        back = reverse("admin:django_defacto_borrower_change", args=[borrower.pk])
+        try:
+            link = borrower_services.contract_link(borrower)
+        except DefactoServiceError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(back)
+        if link is None:
+            self.message_user(
+                request, gettext("This borrower has no contract yet."), messages.WARNING
+            )
+            return HttpResponseRedirect(back)
+        return HttpResponseRedirect(link)
 
     def enroll_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_enroll_permission(request):

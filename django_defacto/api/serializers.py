@@ -129,6 +129,15 @@ class InformationSerializer(serializers.Serializer):
         )
 
 
+class ContractSerializer(serializers.Serializer):
+    url = serializers.URLField(
+        help_text=_(
+            "A link to the seller's contract with Defacto. It expires within minutes: "
+            "open it now, never store it."
+        )
+    )
+
+
 class OfferQuerySerializer(serializers.Serializer):
     amount = serializers.IntegerField(
         required=False,
@@ -185,6 +194,11 @@ class FinancingSerializer(serializers.Serializer):
     credit_line = CreditLineSerializer(allow_null=True)
     missing = serializers.SerializerMethodField()
     information_needed = serializers.SerializerMethodField()
+    terms_url = serializers.CharField(
+        help_text=_(
+            "Defacto's terms for the seller to read before accepting them; empty when not set."
+        )
+    )
     can_cash_in = serializers.BooleanField()
 
     def get_status_label(self, financing: Financing) -> str:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("financing/", views.FinancingView.as_view(), name="api-financing"),
     path("financing/enroll/", views.EnrollView.as_view(), name="api-enroll"),
     path("financing/information/", views.InformationView.as_view(), name="api-information"),
+    path("financing/contract/", views.ContractView.as_view(), name="api-contract"),
     path("invoices/<str:ref>/offer/", views.OfferView.as_view(), name="api-offer"),
     path("loans/", views.LoanListView.as_view(), name="api-loans"),
     path("loans/<str:loan_id>/", views.LoanDetailView.as_view(), name="api-loan"),

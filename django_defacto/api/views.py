@@ -171,6 +171,23 @@ class InformationView(SellerView):
         )
 
 
+class ContractView(SellerView):
+    """A fresh link to the seller's contract with Defacto (it expires; never stored)."""
+
+    serializer_class = s.ContractSerializer
+
+    @documented("getContract", s.ContractSerializer, errors=(*ANY, 404))
+    def get(self, request: Request) -> Response:
+        link = borrowers.contract_link(borrowers.borrower_for_seller(self.seller))
+        if link is None:
+            raise ApiError(
+                "no_contract",
+                gettext("There is no contract yet: it comes once you accept Defacto's terms."),
+                status_code=404,
+            )
+        return Response(s.ContractSerializer({"url": link}).data)
+
+
 class OfferView(SellerView):
     """What "Cash in now" would give on one of the seller's invoices."""
 

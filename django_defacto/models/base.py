@@ -50,6 +50,9 @@ class MirroredModel(models.Model):
     status_flow: ClassVar[StatusFlow | None] = None
     # Columns a payload fills once and never changes afterwards.
     kept_once_set: ClassVar[tuple[str, ...]] = ()
+    # Payload fields never stored, `raw` included (a pre-signed link Defacto says must not
+    # be kept: it is asked for again when needed).
+    transient_fields: ClassVar[tuple[str, ...]] = ()
 
     defacto_id = models.CharField(
         _("Defacto id"), max_length=64, unique=True, null=True, blank=True, editable=False
@@ -61,6 +64,13 @@ class MirroredModel(models.Model):
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def storable(cls, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload as it may be stored: without its `transient_fields`."""
+        if not any(name in payload for name in cls.transient_fields):
+            return payload
+        return {name: value for name, value in payload.items() if name not in cls.transient_fields}
 
     @classmethod
     def columns_from_payload(cls, payload: dict[str, Any]) -> dict[str, Any]:

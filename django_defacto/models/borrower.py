@@ -17,6 +17,9 @@ class Borrower(MirroredModel):
     default `"app_label.model:pk"`): no foreign key into the host's schema.
     """
 
+    # Defacto's link to the borrower's contract is pre-signed and expires: never stored.
+    transient_fields = ("contract_s3_url",)
+
     seller_key = models.CharField(_("seller"), max_length=255, unique=True)
     identifier = models.CharField(_("legal identifier"), max_length=64, db_index=True)
     identifier_type = models.CharField(_("identifier type"), max_length=32, blank=True)

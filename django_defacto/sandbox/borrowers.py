@@ -243,19 +243,32 @@ def create_borrower(
     if signed_at:
         _record_signature(world, borrower)
         open_credit_line_when_due(world, borrower, bool(body.get("wait_for_ready")))
-    return SandboxResponse(201, render_borrower(borrower))
+    return SandboxResponse(201, render_borrower(borrower, world, request))
 
 
 def _record_signature(world: SandboxWorld, borrower: dict[str, Any]) -> None:
     borrower["contract_id"] = world.new_id()
-    # A pre-signed link, as Defacto's, which callers must not store.
-    borrower["contract_s3_url"] = (
-        f"https://sandbox-contracts.invalid/{borrower['contract_id']}.pdf?X-Amz-Expires=900"
-    )
 
 
-def render_borrower(borrower: dict[str, Any]) -> dict[str, Any]:
-    return public(borrower)
+# How long a contract link works, as Defacto's pre-signed links.
+CONTRACT_LINK_SECONDS = 900
+
+
+def contract_link(world: SandboxWorld, request: SandboxRequest, contract_id: str) -> str:
+    """A link to the contract's PDF on this sandbox, valid `CONTRACT_LINK_SECONDS`: callers
+    must not store it, as with Defacto's pre-signed links."""
+    host = request.headers.get("host") or "defacto-sandbox.invalid"
+    expires = int(world.now().timestamp()) + CONTRACT_LINK_SECONDS
+    return f"http://{host}/_sandbox/contracts/{contract_id}.pdf?expires={expires}"
+
+
+def render_borrower(
+    borrower: dict[str, Any], world: SandboxWorld, request: SandboxRequest
+) -> dict[str, Any]:
+    shown = public(borrower)
+    if borrower.get("contract_id"):
+        shown["contract_s3_url"] = contract_link(world, request, borrower["contract_id"])
+    return shown
 
 
 def list_borrowers(world: SandboxWorld, request: SandboxRequest, body: Any) -> SandboxResponse:
@@ -276,14 +289,21 @@ def list_borrowers(world: SandboxWorld, request: SandboxRequest, body: Any) -> S
             if (signed_from and signed < signed_from) or (signed_to and signed > signed_to):
                 continue
         matching.append(borrower)
-    page = paginate(request, matching, render_borrower, world.settings.page_size)
+    page = paginate(
+        request,
+        matching,
+        lambda borrower: render_borrower(borrower, world, request),
+        world.settings.page_size,
+    )
     return SandboxResponse(200, page)
 
 
 def get_borrower(
     world: SandboxWorld, request: SandboxRequest, body: Any, borrower_id: str
 ) -> SandboxResponse:
-    return SandboxResponse(200, render_borrower(get_borrower_or_404(world, borrower_id)))
+    return SandboxResponse(
+        200, render_borrower(get_borrower_or_404(world, borrower_id), world, request)
+    )
 
 
 def sign_borrower(
@@ -306,7 +326,7 @@ def sign_borrower(
         open_credit_line_when_due(world, borrower, bool(body.get("wait_for_ready")))
     elif body.get("wait_for_ready"):
         open_credit_line(world, borrower_id)
-    return SandboxResponse(200, render_borrower(borrower))
+    return SandboxResponse(200, render_borrower(borrower, world, request))
 
 
 def deactivate_borrower(

@@ -18,6 +18,7 @@ from . import billing, borrowers, invoices, loan_lifecycle
 from .clock import UTC, to_iso
 from .context import SandboxSettings, SandboxWorld, snapshot
 from .credit_lines import rebuild_exposure
+from .generators import CONTRACT_PDF
 from .messages import ApiProblem, SandboxRequest, SandboxResponse
 from .routes import BODY_OPTIONAL, NO_BODY, Route, match_route
 from .store import SandboxState
@@ -28,6 +29,7 @@ logger = logging.getLogger(__name__)
 Deliver = Callable[[str, dict], None]
 
 CONTROL_PREFIX = "/_sandbox/"
+CONTRACTS_PREFIX = "/_sandbox/contracts/"
 
 # Scheduled transition kinds and what runs them (kinds are stored in the state file).
 TRANSITIONS: dict[str, Callable[[SandboxWorld, str], None]] = {
@@ -239,9 +241,24 @@ class SandboxEngine:
             return SandboxResponse(200, {"reset": True})
         if action == ("GET", "/_sandbox/state"):
             return SandboxResponse(200, {"now": to_iso(self.now()), "counts": self.counts()})
+        if request.method == "GET" and request.path.startswith(CONTRACTS_PREFIX):
+            return self._contract(request)
         raise ApiProblem(
             404, "Not Found", f"No sandbox control at {request.method} {request.path}."
         )
+
+    def _contract(self, request: SandboxRequest) -> SandboxResponse:
+        """A borrower's contract, as the link in its payload (`contract_s3_url`) serves it
+        until the link expires. No bearer token: the link is the credential."""
+        contract_id = request.path[len(CONTRACTS_PREFIX) :].removesuffix(".pdf")
+        known = any(
+            borrower.get("contract_id") == contract_id
+            for borrower in self._world.state.borrowers.values()
+        )
+        expires = (request.query.get("expires") or ["0"])[0]
+        if not known or not expires.isdigit() or int(expires) < self.now().timestamp():
+            raise ApiProblem(403, "Forbidden", "This contract link is unknown or has expired.")
+        return SandboxResponse(200, CONTRACT_PDF, {"Content-Type": "application/pdf"})
 
     def _control_clock(self, request: SandboxRequest) -> SandboxResponse:
         try:

@@ -189,17 +189,25 @@ def _counterparty(world: SandboxWorld, market_code: str = "FR") -> dict[str, Any
     }
 
 
-# A one-page PDF saying "Sandbox invoice"; enough for anything that opens it.
-_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R"
-    b"/Resources<</Font<</F1 5 0 R>>>>>>endobj\n"
-    b"4 0 obj<</Length 44>>stream\nBT /F1 24 Tf 72 760 Td (Sandbox invoice) Tj ET\n"
-    b"endstream endobj\n"
-    b"5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
+def one_page_pdf(text: str) -> bytes:
+    """A one-page PDF saying `text` (ASCII); enough for anything that opens it."""
+    stream = f"BT /F1 24 Tf 72 760 Td ({text}) Tj ET\n".encode("ascii")
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]/Contents 4 0 R"
+        b"/Resources<</Font<</F1 5 0 R>>>>>>endobj\n"
+        + f"4 0 obj<</Length {len(stream)}>>stream\n".encode("ascii")
+        + stream
+        + b"endstream endobj\n"
+        b"5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+
+
+_PDF = one_page_pdf("Sandbox invoice")
+# What a borrower's contract link serves.
+CONTRACT_PDF = one_page_pdf("Sandbox contract")
 SANDBOX_INVOICE_PDF_BASE64 = base64.b64encode(_PDF).decode()
 
 

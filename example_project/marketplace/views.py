@@ -33,11 +33,13 @@ from django_defacto.sandbox.control import SandboxControlError
 from django_defacto.services.borrowers import (
     SuppliedInformation,
     borrower_for_seller,
+    contract_link,
     current_credit_line,
     enroll_seller,
     give_information,
     information_needed,
     supplied_information,
+    terms_url_for_seller,
 )
 from django_defacto.services.loans import loan_denial_text
 
@@ -159,6 +161,8 @@ def financing(request: HttpRequest, seller: Seller) -> HttpResponse:
         or (borrower.terms_accepted_at is None and borrower.signed_at is None),
         "enroll_form": EnrollForm(),
         "information_needed": information_needed(borrower),
+        "has_contract": enrolled and borrower is not None and borrower.signed_at is not None,
+        "terms_url": terms_url_for_seller(seller),
         "line": line,
         "loans": _for_display(_seller_loans(seller)),
         "bills": bills,
@@ -264,6 +268,20 @@ def information(request: HttpRequest, seller: Seller) -> HttpResponse:
         "problems": problems,
     }
     return render(request, "marketplace/information.html", context)
+
+
+@seller_required
+def contract(request: HttpRequest, seller: Seller) -> HttpResponse:
+    """The seller's contract with Defacto, through a link asked for now (it expires)."""
+    try:
+        link = contract_link(borrower_for_seller(seller))
+    except DefactoServiceError as error:
+        messages.error(request, error.message)
+        return redirect("marketplace:financing")
+    if link is None:
+        messages.info(request, _("Your contract comes once you accept Defacto's terms."))
+        return redirect("marketplace:financing")
+    return redirect(link)
 
 
 @seller_required

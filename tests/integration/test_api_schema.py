@@ -162,6 +162,7 @@ def test_every_endpoint_answers_as_its_document_says(defacto_client, control):
     browser.post(api("financing/enroll/"), {"accept_terms": False}, content_type="application/json")
     browser.post(api("financing/enroll/"), {"accept_terms": True}, content_type="application/json")
     browser.post(api("financing/information/"), {}, content_type="application/json")  # 422
+    browser.get(api("financing/contract/"))  # not signed yet: 404
     spanish = make_seller()
     spanish.country, spanish.identifier_type, spanish.legal_identifier = "ES", "cif", "B64717838"
     spanish.iban = "ES9121000418450200051332"
@@ -189,6 +190,7 @@ def test_every_endpoint_answers_as_its_document_says(defacto_client, control):
     browser = seller_browser
     invoice = make_invoice(seller, due_in_days=30)
     browser.get(api("financing/"))
+    browser.get(api("financing/contract/"))
     browser.get(api(f"invoices/{ref(invoice)}/offer/"))
     browser.get(api(f"invoices/{ref(invoice)}/offer/?amount=oops"))
     browser.get(api("invoices/marketplace.invoice:0/offer/"))

@@ -3,6 +3,7 @@ Defacto is sent in `wire`), credit lines
 (`credit_lines`), and the seller's financing status with what still stands between the
 seller and "Cash in now" (`status`)."""
 
+from .contract import contract_link
 from .credit_lines import (
     credit_lines_of,
     current_credit_line,
@@ -29,6 +30,7 @@ from .status import (
     missing_items,
 )
 from .supplied import SuppliedInformation, supplied_information
+from .terms import terms_url, terms_url_for_seller
 from .wire import IDENTIFIER_TYPES, borrower_creation_body
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "borrower_creation_body",
     "borrower_for_seller",
     "borrower_reasons",
+    "contract_link",
     "credit_lines_of",
     "current_credit_line",
     "enroll_borrower",
@@ -56,4 +59,6 @@ __all__ = [
     "refresh_borrower_and_credit_lines",
     "refresh_credit_lines",
     "supplied_information",
+    "terms_url",
+    "terms_url_for_seller",
 ]

@@ -19,6 +19,7 @@ from ...models import Borrower, CreditLine
 from ...models.statuses import BORROWER_CAN_BORROW, BorrowerStatus
 from .credit_lines import credit_lines_of, current_credit_line, refresh_credit_lines
 from .enrolment import MISSING_ITEMS, borrower_for_seller, enroll_seller, refresh_borrower
+from .terms import terms_url_for_seller
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class Financing:
     missing: list[Reason] = field(default_factory=list)
     # What Defacto asked for that the seller can give (`information.give_information`).
     information_needed: list[Reason] = field(default_factory=list)
+    # Defacto's terms for the seller to read before accepting them ("" when not set).
+    terms_url: str = ""
 
     @property
     def enrolled(self) -> bool:
@@ -125,6 +128,7 @@ def financing_for_seller(seller: Any, *, refresh: bool = True) -> Financing:
         credit_line=line,
         missing=missing,
         information_needed=information_needed(borrower),
+        terms_url=terms_url_for_seller(seller),
     )
 
 

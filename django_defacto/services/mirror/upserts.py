@@ -122,6 +122,7 @@ def upsert(
     more columns from the merged row (a stale payload's too), saved in the same write.
     Runs in its own transaction, or in the caller's.
     """
+    payload = model.storable(payload)
     defacto_id = str(payload["id"])
     columns = {**model.columns_from_payload(payload), **(extra or {})}
     now = timezone.now()
@@ -220,7 +221,7 @@ def upsert_page(
     a concurrent writer created meanwhile falls back to the one-by-one `upsert`.
     """
     by_id: dict[str, Payload] = {}
-    for payload in payloads:
+    for payload in map(model.storable, payloads):
         if payload.get("id"):
             key = str(payload["id"])
             if key not in by_id or _supersedes(model, payload, by_id[key]):
