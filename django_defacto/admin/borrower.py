@@ -175,6 +175,8 @@ class BorrowerAdmin(MirrorAdmin):
                     "signed_at",
                     "enrollment_error",
                     "information_needed",
+                    "repayment_method",
+                    "repayment_account_end",
                     "contract",
                     "synced_at",
                 )

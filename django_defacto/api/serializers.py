@@ -129,6 +129,28 @@ class InformationSerializer(serializers.Serializer):
         )
 
 
+class RepaymentMethodSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["DIRECT_DEBIT", "SCT"],
+        help_text=_(
+            "SEPA Direct Debit from the seller's account, or Credit Transfer to Defacto's."
+        ),
+    )
+    name = serializers.CharField(help_text=_("The method in words."))
+    account_end = serializers.CharField(help_text=_("The account's last four characters."))
+
+
+class ChooseRepaymentMethodSerializer(serializers.Serializer):
+    payment_method = serializers.ChoiceField(choices=["DIRECT_DEBIT", "SCT"])
+    iban = serializers.CharField(
+        max_length=42, required=False, default="", help_text=_("For DIRECT_DEBIT: the account.")
+    )
+    bic = serializers.CharField(max_length=11, required=False, default="")
+    apply_to_active_loans = serializers.BooleanField(
+        required=False, default=True, help_text=_("Also for the loans to repay now.")
+    )
+
+
 class ContractSerializer(serializers.Serializer):
     url = serializers.URLField(
         help_text=_(
@@ -194,6 +216,7 @@ class FinancingSerializer(serializers.Serializer):
     credit_line = CreditLineSerializer(allow_null=True)
     missing = serializers.SerializerMethodField()
     information_needed = serializers.SerializerMethodField()
+    repayment_method = serializers.SerializerMethodField()
     terms_url = serializers.CharField(
         help_text=_(
             "Defacto's terms for the seller to read before accepting them; empty when not set."
@@ -207,6 +230,18 @@ class FinancingSerializer(serializers.Serializer):
     @extend_schema_field(REASONS)
     def get_missing(self, financing: Financing) -> list[dict[str, str]]:
         return reasons_body(financing.missing)
+
+    @extend_schema_field(RepaymentMethodSerializer(allow_null=True))
+    def get_repayment_method(self, financing: Financing) -> dict[str, str] | None:
+        """How the seller repays new loans, as last chosen or read; null before known."""
+        borrower = financing.borrower
+        if borrower is None or not borrower.repayment_method:
+            return None
+        return {
+            "kind": borrower.repayment_method,
+            "name": str(borrower.get_repayment_method_display()),
+            "account_end": borrower.repayment_account_end,
+        }
 
     @extend_schema_field(REASONS)
     def get_information_needed(self, financing: Financing) -> list[dict[str, str]]:

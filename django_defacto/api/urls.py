@@ -10,6 +10,11 @@ urlpatterns = [
     path("financing/enroll/", views.EnrollView.as_view(), name="api-enroll"),
     path("financing/information/", views.InformationView.as_view(), name="api-information"),
     path("financing/contract/", views.ContractView.as_view(), name="api-contract"),
+    path(
+        "financing/repayment-method/",
+        views.RepaymentMethodView.as_view(),
+        name="api-repayment-method",
+    ),
     path("invoices/<str:ref>/offer/", views.OfferView.as_view(), name="api-offer"),
     path("loans/", views.LoanListView.as_view(), name="api-loans"),
     path("loans/<str:loan_id>/", views.LoanDetailView.as_view(), name="api-loan"),

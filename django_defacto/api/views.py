@@ -171,6 +171,31 @@ class InformationView(SellerView):
         )
 
 
+class RepaymentMethodView(SellerView):
+    """Choose how the seller repays: direct debit from its account, or credit transfer."""
+
+    serializer_class = s.FinancingSerializer
+
+    @documented(
+        "chooseRepaymentMethod",
+        s.FinancingSerializer,
+        request=s.ChooseRepaymentMethodSerializer,
+        errors=(*ACTION, 422),
+    )
+    def post(self, request: Request) -> Response:
+        data = self.valid(s.ChooseRepaymentMethodSerializer, request.data).validated_data
+        borrowers.choose_repayment_method(
+            borrowers.borrower_for_seller(self.seller),
+            data["payment_method"],
+            iban=data["iban"],
+            bic=data["bic"],
+            apply_to_active_loans=data["apply_to_active_loans"],
+        )
+        return Response(
+            s.FinancingSerializer(borrowers.financing_for_seller(self.seller, refresh=False)).data
+        )
+
+
 class ContractView(SellerView):
     """A fresh link to the seller's contract with Defacto (it expires; never stored)."""
 

@@ -58,6 +58,15 @@ class Borrowers(Resource):
     def financial_products(self, borrower_id: str) -> Any:
         return self._get(f"/borrower/{_id(borrower_id)}/financial-products")
 
+    def repayment_methods(self, borrower_id: str) -> ListIterator:
+        """How the borrower can repay (`payment_method` DIRECT_DEBIT or SCT, `is_main`)."""
+        return self._list(f"/borrower/{_id(borrower_id)}/repayment-methods", {})
+
+    def choose_repayment_method(self, borrower_id: str, body: Body) -> Body:
+        """Add and/or choose a repayment method (`ApiPostRepaymentMethod`); choosing the
+        same again changes nothing, so it is safe to retry."""
+        return self._post(f"/borrower/{_id(borrower_id)}/repayment-methods", body, idempotent=True)
+
 
 class CreditLines(Resource):
     """Credit lines and their balances (`/credit_lines`)."""

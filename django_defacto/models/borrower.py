@@ -46,6 +46,19 @@ class Borrower(MirroredModel):
         blank=True,
         help_text=_("What Defacto said was missing the last time enrolment failed."),
     )
+    repayment_method = models.CharField(
+        _("repayment method"),
+        max_length=16,
+        blank=True,
+        choices=[("DIRECT_DEBIT", _("SEPA Direct Debit")), ("SCT", _("SEPA Credit Transfer"))],
+        help_text=_("How the seller repays new loans, as last chosen or read from Defacto."),
+    )
+    repayment_account_end = models.CharField(
+        _("repayment account"),
+        max_length=8,
+        blank=True,
+        help_text=_("The last four characters of the account repayments come from or go to."),
+    )
     missing_information = models.JSONField(
         _("information needed"),
         default=list,

@@ -18,6 +18,7 @@ from . import (
     invoices,
     loans,
     payments,
+    repayment_methods,
     webhook_subscriptions,
 )
 from .messages import SandboxResponse
@@ -59,6 +60,17 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/borrower/{borrower_id}/sign", borrowers.sign_borrower, BODY_OPTIONAL),
     Route("POST", "/borrower/{borrower_id}/deactivate", borrowers.deactivate_borrower),
     Route("GET", "/borrower/{borrower_id}/financial-products", borrowers.list_financial_products),
+    Route(
+        "GET",
+        "/borrower/{borrower_id}/repayment-methods",
+        repayment_methods.list_repayment_methods,
+    ),
+    Route(
+        "POST",
+        "/borrower/{borrower_id}/repayment-methods",
+        repayment_methods.choose_repayment_method,
+        BODY_REQUIRED,
+    ),
     # Credit lines and eligibility
     Route("GET", "/credit_lines", credit_lines.list_credit_lines),
     Route("GET", "/credit_line/{credit_line_id}", credit_lines.get_credit_line),

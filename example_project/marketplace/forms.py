@@ -59,3 +59,18 @@ class CompanyDetailsForm(forms.Form):
     city = forms.CharField(label=_("City"), max_length=128, required=False)
     country = forms.ChoiceField(label=_("Country"), choices=_countries, required=False)
     iban = forms.CharField(label=_("IBAN"), max_length=42, required=False)
+
+
+class RepaymentMethodForm(forms.Form):
+    """How the seller repays Defacto; the account only for direct debit."""
+
+    payment_method = forms.ChoiceField(
+        label=_("Repay by"),
+        choices=[
+            ("SCT", _("SEPA Credit Transfer to Defacto")),
+            ("DIRECT_DEBIT", _("SEPA Direct Debit from my account")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    iban = forms.CharField(label=_("IBAN to debit"), max_length=42, required=False)
+    bic = forms.CharField(label=_("BIC"), max_length=11, required=False)

@@ -33,6 +33,7 @@ from django_defacto.sandbox.control import SandboxControlError
 from django_defacto.services.borrowers import (
     SuppliedInformation,
     borrower_for_seller,
+    choose_repayment_method,
     contract_link,
     current_credit_line,
     enroll_seller,
@@ -43,7 +44,13 @@ from django_defacto.services.borrowers import (
 )
 from django_defacto.services.loans import loan_denial_text
 
-from .forms import CompanyDetailsForm, DirectorFormSet, EnrollForm, SandboxClockForm
+from .forms import (
+    CompanyDetailsForm,
+    DirectorFormSet,
+    EnrollForm,
+    RepaymentMethodForm,
+    SandboxClockForm,
+)
 from .models import Invoice, Notification, Seller
 from .sandbox_clock import advance_sandbox_time, sandbox_time_enabled
 
@@ -163,6 +170,9 @@ def financing(request: HttpRequest, seller: Seller) -> HttpResponse:
         "information_needed": information_needed(borrower),
         "has_contract": enrolled and borrower is not None and borrower.signed_at is not None,
         "terms_url": terms_url_for_seller(seller),
+        "repayment_form": RepaymentMethodForm(
+            initial={"payment_method": (borrower.repayment_method if borrower else "") or "SCT"}
+        ),
         "line": line,
         "loans": _for_display(_seller_loans(seller)),
         "bills": bills,
@@ -268,6 +278,31 @@ def information(request: HttpRequest, seller: Seller) -> HttpResponse:
         "problems": problems,
     }
     return render(request, "marketplace/information.html", context)
+
+
+@require_POST
+@seller_required
+def repayment_method(request: HttpRequest, seller: Seller) -> HttpResponse:
+    form = RepaymentMethodForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose how you repay."))
+        return redirect("marketplace:financing")
+    try:
+        chosen = choose_repayment_method(
+            borrower_for_seller(seller),
+            form.cleaned_data["payment_method"],
+            iban=form.cleaned_data["iban"],
+            bic=form.cleaned_data["bic"],
+        )
+    except DefactoServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Your loans are now repaid by %(method)s.")
+            % {"method": dict(form.fields["payment_method"].choices)[chosen.kind]},
+        )
+    return redirect("marketplace:financing")
 
 
 @seller_required

@@ -191,6 +191,12 @@ def test_every_endpoint_answers_as_its_document_says(defacto_client, control):
     invoice = make_invoice(seller, due_in_days=30)
     browser.get(api("financing/"))
     browser.get(api("financing/contract/"))
+    browser.post(
+        api("financing/repayment-method/"),
+        {"payment_method": "DIRECT_DEBIT", "iban": "DE89370400440532013000"},
+        content_type="application/json",
+    )
+    browser.post(api("financing/repayment-method/"), {}, content_type="application/json")  # 400
     browser.get(api(f"invoices/{ref(invoice)}/offer/"))
     browser.get(api(f"invoices/{ref(invoice)}/offer/?amount=oops"))
     browser.get(api("invoices/marketplace.invoice:0/offer/"))

@@ -6,6 +6,7 @@ import pytest
 from stdnum.fr import siren
 
 from django_defacto.sandbox.engine import SandboxEngine
+from django_defacto.sandbox.messages import SandboxRequest
 from django_defacto.sandbox.scenarios import SCENARIOS, SUCCESS, scenario_of_iban
 from django_defacto.support.identifiers import (
     IDENTIFIER_TYPES_BY_COUNTRY,
@@ -186,3 +187,62 @@ def test_a_french_business_enrols_without_directors(client):
     assert "directors" not in business
 
     assert client.ok("POST", "/borrowers", business, status=201)["status"] == "TO_SIGN"
+
+
+def test_repayment_methods_start_with_transfer_and_direct_debit_needs_an_account(client):
+    business = client.ok("GET", "/sandbox/business-generator")
+    borrower = client.ok("POST", "/borrowers", business, status=201)
+    path = f"/borrower/{borrower['id']}/repayment-methods"
+
+    start = client.ok("GET", path)["data"]
+    status, problem = client.call(
+        "POST",
+        path,
+        {
+            "payment_method": "DIRECT_DEBIT",
+            "is_default_repayment_method": True,
+            "apply_to_all_active_loans": True,
+        },
+    )
+    debit = {
+        "payment_method": "DIRECT_DEBIT",
+        "from_account": {"account_number": business["account_number"]},
+        "is_default_repayment_method": True,
+        "apply_to_all_active_loans": True,
+    }
+    chosen = client.ok("POST", path, debit)
+    again = client.ok("POST", path, debit)
+
+    assert [(m["payment_method"], m["is_main"]) for m in start] == [("SCT", True)]
+    assert status == 400
+    assert problem["invalid_params"][0]["name"] == "from_account"
+    assert chosen == again
+    assert (
+        chosen["is_main"]
+        and chosen["account_to_debit"]["account_number"] == (business["account_number"])
+    )
+    listed = client.ok("GET", path)["data"]
+    assert [(m["payment_method"], m["is_main"]) for m in listed] == [
+        ("SCT", False),
+        ("DIRECT_DEBIT", True),
+    ]
+
+
+def test_a_contract_link_serves_the_pdf_until_it_expires(client):
+    business = client.ok("GET", "/sandbox/business-generator")
+    signed = client.ok(
+        "POST", "/borrowers", {**business, "signed_at": "2026-01-05T10:00:00Z"}, status=201
+    )
+    link = signed["contract_s3_url"]
+    path = link[link.index("/_sandbox/") :]
+
+    def open_link():
+        # No bearer token: the link is the credential, as Defacto's pre-signed ones.
+        return client.engine.handle(SandboxRequest.from_url("GET", path))
+
+    opened = open_link()
+    assert opened.status == 200
+    assert opened.headers["Content-Type"] == "application/pdf"
+    assert opened.encoded_body().startswith(b"%PDF")
+    client.engine.advance_clock(901)
+    assert open_link().status == 403

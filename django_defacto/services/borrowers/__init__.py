@@ -19,6 +19,7 @@ from .enrolment import (
     refresh_borrower,
 )
 from .information import give_information, information_problems
+from .repayment import RepaymentMethod, choose_repayment_method, repayment_methods
 from .status import (
     NOT_ENROLLED,
     Financing,
@@ -39,10 +40,12 @@ __all__ = [
     "NOT_ENROLLED",
     "Financing",
     "Reason",
+    "RepaymentMethod",
     "SuppliedInformation",
     "borrower_creation_body",
     "borrower_for_seller",
     "borrower_reasons",
+    "choose_repayment_method",
     "contract_link",
     "credit_lines_of",
     "current_credit_line",
@@ -58,6 +61,7 @@ __all__ = [
     "refresh_borrower",
     "refresh_borrower_and_credit_lines",
     "refresh_credit_lines",
+    "repayment_methods",
     "supplied_information",
     "terms_url",
     "terms_url_for_seller",
