@@ -99,6 +99,11 @@ class SellerView(GenericAPIView):
             )
         return loan
 
+    def financing_response(self) -> Response:
+        """The seller's financing as it stands after a change (from the mirror)."""
+        financing = borrowers.financing_for_seller(self.seller, refresh=False)
+        return Response(s.FinancingSerializer(financing).data)
+
     def loan_response(self, loan: Any, code: int = status.HTTP_200_OK) -> Response:
         """`loan` as found among the seller's (`own_loan`) or as a service call returned it,
         fresh from the database: only its invoice and events may be left to load."""
@@ -166,9 +171,7 @@ class InformationView(SellerView):
     def post(self, request: Request) -> Response:
         given = self.valid(s.InformationSerializer, request.data).supplied()
         borrowers.give_information(self.seller, given)
-        return Response(
-            s.FinancingSerializer(borrowers.financing_for_seller(self.seller, refresh=False)).data
-        )
+        return self.financing_response()
 
 
 class RepaymentMethodView(SellerView):
@@ -191,9 +194,7 @@ class RepaymentMethodView(SellerView):
             bic=data["bic"],
             apply_to_active_loans=data["apply_to_active_loans"],
         )
-        return Response(
-            s.FinancingSerializer(borrowers.financing_for_seller(self.seller, refresh=False)).data
-        )
+        return self.financing_response()
 
 
 class ContractView(SellerView):
