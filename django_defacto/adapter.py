@@ -117,7 +117,7 @@ class InvoiceDetails:
 class SellerNotification:
     """Something a seller should hear about, in words, with what to do next."""
 
-    kind: str  # "loan_approved", "loan_declined", "loan_paid", ...
+    kind: str  # "loan_approved", "loan_declined", "loan_canceled", "loan_payment_issue"
     subject: str
     message: str
     loan: Loan | None = None

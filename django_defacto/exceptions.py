@@ -8,6 +8,7 @@ user as a traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .conf import DefactoConfigurationError
@@ -68,14 +69,22 @@ class EnrollmentIncomplete(DefactoServiceError):
 
 
 class InvalidSellerDetails(EnrollmentIncomplete):
-    """The seller's company identifier or IBAN is not valid, found before Defacto was
-    asked; `problems` are `(field, message)` pairs, and `missing` their fields."""
+    """Something the seller gave cannot be valid (its company identifier, an IBAN or BIC,
+    a country, a director's details), found before Defacto was asked; `problems` are
+    `(field, message)` pairs, and `missing` their fields."""
 
     code = "invalid_seller_details"
 
     def __init__(self, message: str, *, problems: list[tuple[str, str]] | None = None) -> None:
         self.problems = problems or []
         super().__init__(message, missing=[field for field, _ in self.problems])
+
+    @classmethod
+    def naming(cls, problems: Iterable[Any], message: str = "") -> InvalidSellerDetails:
+        """From problems that each have a `field` and a `message` (in words); the message
+        is theirs, one after the other, unless given."""
+        pairs = [(problem.field, str(problem.message)) for problem in problems]
+        return cls(message or " ".join(words for _, words in pairs), problems=pairs)
 
 
 class NotEligible(DefactoServiceError):

@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from ..adapter import Address, Person
-from ..models import BillStatus, LoanStatus
+from ..models import BillStatus, LoanStatus, RepaymentKind
 from ..presentation import (
     LOAN_STAGES,
     financing_status_label,
@@ -131,7 +131,7 @@ class InformationSerializer(serializers.Serializer):
 
 class RepaymentMethodSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=["DIRECT_DEBIT", "SCT"],
+        choices=RepaymentKind.values,
         help_text=_(
             "SEPA Direct Debit from the seller's account, or Credit Transfer to Defacto's."
         ),
@@ -141,7 +141,7 @@ class RepaymentMethodSerializer(serializers.Serializer):
 
 
 class ChooseRepaymentMethodSerializer(serializers.Serializer):
-    payment_method = serializers.ChoiceField(choices=["DIRECT_DEBIT", "SCT"])
+    payment_method = serializers.ChoiceField(choices=RepaymentKind.values)
     iban = serializers.CharField(
         max_length=42, required=False, default="", help_text=_("For DIRECT_DEBIT: the account.")
     )

@@ -12,6 +12,7 @@ from .statuses import (
     InvoiceStatus,
     LoanStatus,
     PaymentStatus,
+    RepaymentKind,
 )
 from .webhook_event import WebhookEvent, WebhookEventState
 
@@ -28,6 +29,7 @@ __all__ = [
     "LoanStatus",
     "Payment",
     "PaymentStatus",
+    "RepaymentKind",
     "WebhookEvent",
     "WebhookEventState",
     "salt_id_for",

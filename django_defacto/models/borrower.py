@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .base import MirroredModel
 from .payloads import aware_datetime, nested, text
-from .statuses import BORROWER_CAN_BORROW, BorrowerStatus
+from .statuses import BORROWER_CAN_BORROW, BorrowerStatus, RepaymentKind
 
 
 class Borrower(MirroredModel):
@@ -50,7 +50,7 @@ class Borrower(MirroredModel):
         _("repayment method"),
         max_length=16,
         blank=True,
-        choices=[("DIRECT_DEBIT", _("SEPA Direct Debit")), ("SCT", _("SEPA Credit Transfer"))],
+        choices=RepaymentKind.choices,
         help_text=_("How the seller repays new loans, as last chosen or read from Defacto."),
     )
     repayment_account_end = models.CharField(

@@ -32,6 +32,13 @@ class LoanStatus(models.TextChoices):
     DELETED = "DELETED", _("Deleted")
 
 
+class RepaymentKind(models.TextChoices):
+    """How a borrower repays Defacto (`payment_method` of its repayment methods)."""
+
+    DIRECT_DEBIT = "DIRECT_DEBIT", _("SEPA Direct Debit")
+    SCT = "SCT", _("SEPA Credit Transfer")
+
+
 class BorrowerStatus(models.TextChoices):
     NOT_ENROLLED = "", _("Not enrolled")
     TO_SIGN = "TO_SIGN", _("Terms to sign")

@@ -6,7 +6,9 @@
     >>> server = sandbox.serve()      # or a real HTTP server at server.url
 
 Control endpoints (no auth): `/_sandbox/faults`, `/_sandbox/webhooks`, `/_sandbox/clock`,
-`/_sandbox/reset`, `/_sandbox/state`. Run a server with `python -m django_defacto.sandbox`.
+`/_sandbox/reset`, `/_sandbox/state`; a borrower's contract link serves its PDF at
+`/_sandbox/contracts/<id>.pdf` until it expires. Run a server with
+`python -m django_defacto.sandbox`.
 """
 
 from __future__ import annotations

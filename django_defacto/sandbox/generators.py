@@ -22,7 +22,8 @@ from .scenarios import SANDBOX_BIC, SCENARIOS, SUCCESS, generate_iban
 @dataclass(frozen=True)
 class _Market:
     """How a business of one of Defacto's markets looks: its identifier, legal form,
-    language, cities (with a postal code), street and people's names."""
+    language, cities (with a postal code), street (where the number goes, as the country
+    writes it) and people's names."""
 
     alpha3: str
     identifier_type: str
@@ -42,7 +43,7 @@ _MARKETS = {
         "SAS",
         "fr",
         (("Paris", "75011"), ("Lyon", "69002"), ("Nantes", "44000"), ("Lille", "59000")),
-        "rue de la République",
+        "{number} rue de la République",
         ("Camille", "Louis", "Chloé", "Hugo", "Léa", "Jules"),
         ("Martin", "Bernard", "Dubois", "Moreau", "Laurent", "Girard"),
         ("Atelier", "Maison", "Studio", "Comptoir", "Fabrique", "Galerie"),
@@ -53,7 +54,7 @@ _MARKETS = {
         "SL",
         "es",
         (("Madrid", "28013"), ("Barcelona", "08001"), ("Valencia", "46001"), ("Sevilla", "41001")),
-        "Calle Mayor",
+        "Calle Mayor {number}",
         ("Lucía", "Hugo", "Martina", "Pablo", "Sofía", "Mateo"),
         ("García", "Fernández", "López", "Martínez", "Sánchez", "Romero"),
         ("Taller", "Casa", "Estudio", "Almacén", "Fábrica", "Galería"),
@@ -64,7 +65,7 @@ _MARKETS = {
         "GmbH",
         "de",
         (("Berlin", "10115"), ("München", "80331"), ("Hamburg", "20095"), ("Köln", "50667")),
-        "Hauptstraße",
+        "Hauptstraße {number}",
         ("Anna", "Lukas", "Mia", "Leon", "Emma", "Felix"),
         ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Wagner"),
         ("Werkstatt", "Haus", "Studio", "Kontor", "Manufaktur", "Galerie"),
@@ -75,7 +76,7 @@ _MARKETS = {
         "B.V.",
         "nl",
         (("Amsterdam", "1012 AB"), ("Rotterdam", "3011 AA"), ("Utrecht", "3511 AA")),
-        "Kerkstraat",
+        "Kerkstraat {number}",
         ("Emma", "Daan", "Julia", "Sem", "Tess", "Lucas"),
         ("de Jong", "Jansen", "de Vries", "van Dijk", "Bakker", "Visser"),
         ("Atelier", "Huis", "Studio", "Werkplaats", "Fabriek", "Galerie"),
@@ -86,7 +87,7 @@ _MARKETS = {
         "SRL",
         "fr",
         (("Bruxelles", "1000"), ("Antwerpen", "2000"), ("Liège", "4000"), ("Gent", "9000")),
-        "Rue Royale",
+        "{number} Rue Royale",
         ("Louise", "Arthur", "Olivia", "Noah", "Elena", "Victor"),
         ("Peeters", "Janssens", "Maes", "Dubois", "Lambert", "Claes"),
         ("Atelier", "Maison", "Studio", "Comptoir", "Fabrique", "Galerie"),
@@ -177,9 +178,7 @@ def _counterparty(world: SandboxWorld, market_code: str = "FR") -> dict[str, Any
         "identifier_type": market.identifier_type,
         "name": _company_name(world, market),
         "address": {
-            "address_line_1": f"{market.street} {world.rng.randint(1, 120)}"
-            if market_code in ("DE", "NL", "ES")
-            else f"{world.rng.randint(1, 120)} {market.street}",
+            "address_line_1": market.street.format(number=world.rng.randint(1, 120)),
             "address_line_2": None,
             "city": city,
             "postal_code": postal_code,

@@ -6,6 +6,8 @@ import pycountry
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from django_defacto.models import RepaymentKind
+
 from .sandbox_clock import STEPS
 
 
@@ -67,8 +69,8 @@ class RepaymentMethodForm(forms.Form):
     payment_method = forms.ChoiceField(
         label=_("Repay by"),
         choices=[
-            ("SCT", _("SEPA Credit Transfer to Defacto")),
-            ("DIRECT_DEBIT", _("SEPA Direct Debit from my account")),
+            (RepaymentKind.SCT, _("SEPA Credit Transfer to Defacto")),
+            (RepaymentKind.DIRECT_DEBIT, _("SEPA Direct Debit from my account")),
         ],
         widget=forms.RadioSelect,
     )

@@ -28,7 +28,12 @@ from django_defacto.adapter import Address, Person
 from django_defacto.conf import get_adapter
 from django_defacto.exceptions import DefactoServiceError, InvalidSellerDetails
 from django_defacto.models import Bill, Loan, LoanEvent
-from django_defacto.models.statuses import LOAN_RELEASES_INVOICE, BorrowerStatus, LoanStatus
+from django_defacto.models.statuses import (
+    LOAN_RELEASES_INVOICE,
+    BorrowerStatus,
+    LoanStatus,
+    RepaymentKind,
+)
 from django_defacto.sandbox.control import SandboxControlError
 from django_defacto.services.borrowers import (
     SuppliedInformation,
@@ -46,6 +51,7 @@ from django_defacto.services.loans import loan_denial_text
 
 from .forms import (
     CompanyDetailsForm,
+    DirectorForm,
     DirectorFormSet,
     EnrollForm,
     RepaymentMethodForm,
@@ -171,7 +177,10 @@ def financing(request: HttpRequest, seller: Seller) -> HttpResponse:
         "has_contract": enrolled and borrower is not None and borrower.signed_at is not None,
         "terms_url": terms_url_for_seller(seller),
         "repayment_form": RepaymentMethodForm(
-            initial={"payment_method": (borrower.repayment_method if borrower else "") or "SCT"}
+            initial={
+                "payment_method": (borrower.repayment_method if borrower else "")
+                or RepaymentKind.SCT
+            }
         ),
         "line": line,
         "loans": _for_display(_seller_loans(seller)),
@@ -203,15 +212,8 @@ def enroll(request: HttpRequest, seller: Seller) -> HttpResponse:
 
 
 def _director_initial(person: Person) -> dict[str, Any]:
-    return {
-        "first_name": person.first_name,
-        "last_name": person.last_name,
-        "email": person.email,
-        "birth_date": person.birth_date,
-        "nationality": person.nationality,
-        "country_of_residence": person.country_of_residence,
-        "phone": person.phone,
-    }
+    """The director as the form shows it again."""
+    return {name: getattr(person, name) for name in DirectorForm.base_fields}
 
 
 def _supplied(directors: Any, company: CompanyDetailsForm, asked: set[str]) -> SuppliedInformation:

@@ -147,9 +147,7 @@ def _check_profile(borrower: Borrower, profile: SellerProfile) -> None:
         "problems": " ".join(str(problem.message) for problem in problems),
     }
     update_fields(borrower, enrollment_error=message)
-    raise InvalidSellerDetails(
-        message, problems=[(problem.field, str(problem.message)) for problem in problems]
-    )
+    raise InvalidSellerDetails.naming(problems, message)
 
 
 def _create_or_adopt(

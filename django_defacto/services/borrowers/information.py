@@ -106,10 +106,7 @@ def give_information(seller: Any, information: SuppliedInformation) -> Borrower:
         )
     problems = information_problems(information, list(borrower.missing_information))
     if problems:
-        raise InvalidSellerDetails(
-            " ".join(str(problem.message) for problem in problems),
-            problems=[(problem.field, str(problem.message)) for problem in problems],
-        )
+        raise InvalidSellerDetails.naming(problems)
     with transaction.atomic():
         borrower = Borrower.objects.select_for_update().get(pk=borrower.pk)
         kept = {**(borrower.supplied_information or {}), **as_json(information)}

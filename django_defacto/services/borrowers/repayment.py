@@ -1,6 +1,7 @@
 """How a seller repays Defacto: SEPA Direct Debit from its own account, or SEPA Credit
-Transfer to Defacto's, changeable at any time (`/borrower/{id}/repayment-methods`).
-Asked of Defacto each time and not stored: the accounts are personal data."""
+Transfer to Defacto's, changeable at any time (`/borrower/{id}/repayment-methods`). The
+list is asked of Defacto; the borrower keeps only the method in use and its account's
+last four characters (the accounts are personal data)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,12 @@ from django.utils.translation import gettext
 
 from ...conf import get_client
 from ...exceptions import EnrollmentIncomplete, InvalidSellerDetails
-from ...models import Borrower
-from ...support.identifiers import bic_problem, iban_problem, masked_iban
+from ...models import Borrower, RepaymentKind
+from ...support.identifiers import Problem, bic_problem, iban_problem, masked_iban
 from ..client_errors import defacto_call
 from ..mirror.upserts import update_fields
 
-DIRECT_DEBIT = "DIRECT_DEBIT"
-CREDIT_TRANSFER = "SCT"
-CHOICES = (DIRECT_DEBIT, CREDIT_TRANSFER)
+DIRECT_DEBIT = RepaymentKind.DIRECT_DEBIT
 
 
 @dataclass(frozen=True)
@@ -90,15 +89,15 @@ def choose_repayment_method(
     Raises `InvalidSellerDetails` naming the field before any call when the account
     cannot be valid, `EnrollmentIncomplete` before enrolment."""
     borrower = _enrolled(borrower)
-    problems = []
-    if kind not in CHOICES:
-        problems.append(("payment_method", gettext("Choose direct debit or credit transfer.")))
+    problems: list[Problem | None] = []
+    if kind not in RepaymentKind.values:
+        problems.append(
+            Problem("payment_method", gettext("Choose direct debit or credit transfer."))
+        )
     if kind == DIRECT_DEBIT:
-        for problem in (iban_problem(iban), bic_problem(bic) if bic.strip() else None):
-            if problem is not None:
-                problems.append((problem.field, str(problem.message)))
-    if problems:
-        raise InvalidSellerDetails(" ".join(message for _, message in problems), problems=problems)
+        problems += [iban_problem(iban), bic_problem(bic) if bic.strip() else None]
+    if any(problems):
+        raise InvalidSellerDetails.naming(problem for problem in problems if problem)
     body: dict[str, Any] = {
         "payment_method": kind,
         "is_default_repayment_method": True,

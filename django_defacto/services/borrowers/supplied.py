@@ -4,7 +4,7 @@ an attempt sends: the adapter's, completed with it where the adapter has nothing
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import date
 from typing import Any
 
@@ -26,51 +26,23 @@ class SuppliedInformation:
     iban: str = ""
 
 
-def _address_json(address: Address | None) -> dict[str, str] | None:
-    if address is None:
-        return None
-    return {
-        "line1": address.line1,
-        "line2": address.line2,
-        "postal_code": address.postal_code,
-        "city": address.city,
-        "country": address.country,
-        "state": address.state,
-    }
+def _fields_of(kind: type[Any], value: dict[str, Any]) -> dict[str, Any]:
+    """The items of `value` that are fields of the dataclass `kind` (kept JSON may be
+    older or newer than it)."""
+    return {field.name: value[field.name] for field in fields(kind) if field.name in value}
 
 
 def _address_of(value: Any) -> Address | None:
     if not isinstance(value, dict) or not value.get("line1"):
         return None
-    return Address(
-        line1=str(value["line1"]),
-        line2=str(value.get("line2") or ""),
-        postal_code=str(value.get("postal_code") or ""),
-        city=str(value.get("city") or ""),
-        country=str(value.get("country") or ""),
-        state=str(value.get("state") or ""),
-    )
-
-
-_PERSON_TEXTS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "birth_city",
-    "birth_country",
-    "nationality",
-    "country_of_residence",
-    "title",
-)
+    return Address(**_fields_of(Address, value))
 
 
 def _person_json(person: Person | None) -> dict[str, Any] | None:
     if person is None:
         return None
-    kept: dict[str, Any] = {name: getattr(person, name) for name in _PERSON_TEXTS}
+    kept = asdict(person)  # the address too, as a dict
     kept["birth_date"] = person.birth_date.isoformat() if person.birth_date else None
-    kept["address"] = _address_json(person.address)
     return kept
 
 
@@ -78,19 +50,12 @@ def _person_of(value: Any) -> Person | None:
     if not isinstance(value, dict) or not value.get("last_name"):
         return None
     born = value.get("birth_date")
-    texts = {name: str(value.get(name) or "") for name in _PERSON_TEXTS}
     return Person(
-        first_name=texts["first_name"],
-        last_name=texts["last_name"],
-        email=texts["email"],
-        phone=texts["phone"],
-        birth_date=date.fromisoformat(born) if born else None,
-        birth_city=texts["birth_city"],
-        birth_country=texts["birth_country"],
-        nationality=texts["nationality"],
-        address=_address_of(value.get("address")),
-        country_of_residence=texts["country_of_residence"],
-        title=texts["title"],
+        **{
+            **_fields_of(Person, value),
+            "birth_date": date.fromisoformat(born) if born else None,
+            "address": _address_of(value.get("address")),
+        }
     )
 
 
@@ -112,7 +77,7 @@ def as_json(information: SuppliedInformation) -> dict[str, Any]:
     kept: dict[str, Any] = {
         "directors": [_person_json(person) for person in information.directors],
         "owner": _person_json(information.owner),
-        "address": _address_json(information.address),
+        "address": asdict(information.address) if information.address else None,
         "iban": information.iban.replace(" ", "").upper(),
     }
     return {name: value for name, value in kept.items() if value}

@@ -209,9 +209,11 @@ def _link_invoice(loan: Loan, payload: Payload) -> None:
     linked = ours.filter(~Exists(Invoice.objects.filter(defacto_id=defacto_id))).update(
         defacto_id=defacto_id
     )
-    if linked or not ours.exists():
-        if linked and Loan.invoice.is_cached(loan) and loan.invoice is not None:
+    if linked:
+        if Loan.invoice.is_cached(loan) and loan.invoice is not None:
             loan.invoice.defacto_id = defacto_id
+        return
+    if not ours.exists():
         return
     other = (
         Invoice.objects.select_for_update()
@@ -328,8 +330,8 @@ def _schedule_checks(applied: Sequence[Applied]) -> None:
 def _stamp_late_decisions(applied: Sequence[Applied]) -> None:
     """A decision reaching a loan whose seller was told "pending" (`seller_notified_status`
     recorded at request time) is stamped on the row now (or the cancelation, or whatever
-    status the mirror first sees past the decision: `LOAN_OUTCOMES`), in the status change's own
-    transaction, and announced once it commits. The conditional update is what makes it
+    status the mirror first sees past the decision: `LOAN_OUTCOMES`), in the status
+    change's own transaction, and announced once it commits. The conditional update is what makes it
     once: a repeated or concurrent application of the same decision finds the stamp."""
     if not defacto_settings().notify_sellers:
         return

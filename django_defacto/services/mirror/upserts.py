@@ -140,22 +140,19 @@ def upsert(
             if instance is not None and instance.pk == existing.pk:
                 _keep_loaded_relations(instance, existing)
         if instance is None:
+            created = model(defacto_id=defacto_id, raw=payload, synced_at=now, **columns)
+            applied = Applied(created, created=True, changed=True)
+            for name, value in (also(applied) if also else {}).items():
+                setattr(created, name, value)
             try:
                 with transaction.atomic():
-                    created = manager.create(
-                        defacto_id=defacto_id, raw=payload, synced_at=now, **columns
-                    )
+                    created.save(force_insert=True)
+                return applied
             except IntegrityError:
                 instance = manager.select_for_update().filter(defacto_id=defacto_id).first()
                 if instance is None:
                     # Not a concurrent writer: another constraint refused the row.
                     raise
-            else:
-                applied = Applied(created, created=True, changed=True)
-                more = also(applied) if also else {}
-                if more:
-                    update_fields(created, **more)
-                return applied
         applied = merge_payload(instance, payload, columns, now)
         more = also(applied) if also else {}
         for name, value in more.items():
