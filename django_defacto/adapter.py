@@ -124,6 +124,8 @@ class SellerNotification:
     # The same for every attempt to send this notification: a channel that stores or
     # sends by this key tells the seller once even when the sending is tried again.
     key: str = ""
+    # The language the subject and message are written in ("es"); "" for the site's.
+    language: str = ""
 
 
 def model_key(instance: models.Model) -> str:
@@ -153,6 +155,12 @@ class MarketplaceAdapter:
     def seller_profile(self, seller: Any) -> SellerProfile:
         """Required: the seller's legal identity, IBAN and contact."""
         raise NotImplementedError("MarketplaceAdapter.seller_profile")
+
+    def seller_language(self, seller: Any) -> str:
+        """The language (ISO 639-1) what reaches the seller later is written in: the
+        notification of a decision that came after the request. By default the profile's
+        `preferred_language`; "" writes it in the site's language."""
+        return self.seller_profile(seller).preferred_language
 
     def seller_key(self, seller: Any) -> str:
         """A stable string naming the seller; stored on the Borrower."""

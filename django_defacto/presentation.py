@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from .exceptions import NotEligible
@@ -153,7 +154,7 @@ def consent_text(invoice_number: str, quote: Quote | None, *, auto_validate: boo
     words = {
         "number": invoice_number,
         "amount": money(quote.amount, quote.currency),
-        "date": quote.to_repay_at and day_of(quote.to_repay_at).isoformat(),
+        "date": quote.to_repay_at and date_format(day_of(quote.to_repay_at), "DATE_FORMAT"),
     }
     text = (
         gettext(

@@ -17,7 +17,10 @@ from example_project.marketplace.models import Buyer, Invoice, Seller
 _numbers = itertools.count(1)
 
 
-def make_seller(scenario: str = "SUCCESS", *, name: str | None = None) -> Seller:
+def make_seller(
+    scenario: str = "SUCCESS", *, name: str | None = None, language: str = "en"
+) -> Seller:
+    """A French seller who chose English: what is sent to them later reads in English."""
     number = next(_numbers)
     user = get_user_model().objects.create_user(f"seller{number}", password="pw")
     return Seller.objects.create(
@@ -26,6 +29,7 @@ def make_seller(scenario: str = "SUCCESS", *, name: str | None = None) -> Seller
         legal_identifier=siren(f"{80000000 + number:08d}"),
         iban=scenario_iban(scenario, f"{number:011d}"),
         email=f"seller{number}@example.com",
+        language=language,
     )
 
 

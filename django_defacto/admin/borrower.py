@@ -18,21 +18,22 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..conf import get_adapter
-from ..exceptions import DefactoServiceError, SellerNotFound
-from ..models import Borrower, CreditLine
+from ..exceptions import DefactoServiceError, InvalidSellerDetails, SellerNotFound
+from ..models import Borrower, CreditLine, RepaymentKind
 from ..services import borrowers as borrower_services
 from ..support.formatting import money
 from ..tasks.bulk_actions import enroll_borrowers, record_terms_acceptances, refresh_borrowers
 from . import display
 from .actions import BulkAction, confirm_and_run, status_now
 from .base import MirrorAdmin
-from .forms import EnrollSellerForm, TermsAcceptanceForm
+from .forms import EnrollSellerForm, RepaymentMethodForm, TermsAcceptanceForm
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
 ENROLL_URL_NAME = "django_defacto_borrower_enroll"
 CONTRACT_URL_NAME = "django_defacto_borrower_contract"
+REPAYMENT_URL_NAME = "django_defacto_borrower_repayment_method"
 
 
 def _accepted_now(data: dict) -> dict:
@@ -175,8 +176,7 @@ class BorrowerAdmin(MirrorAdmin):
                     "signed_at",
                     "enrollment_error",
                     "information_needed",
-                    "repayment_method",
-                    "repayment_account_end",
+                    "repayment",
                     "contract",
                     "synced_at",
                 )
@@ -208,6 +208,17 @@ class BorrowerAdmin(MirrorAdmin):
             return "-"
         url = reverse(f"admin:{CONTRACT_URL_NAME}", args=[borrower.pk])
         return format_html('<a href="{}">{}</a>', url, gettext("Read the contract"))
+
+    @admin.display(description=_("repayment method"))
+    def repayment(self, borrower: Borrower) -> str:
+        """The method in use, its account's last characters, and the page to change it."""
+        if not borrower.is_enrolled:
+            return "-"
+        method = borrower.get_repayment_method_display() or gettext("not known yet")
+        if borrower.repayment_account_end:
+            method = f"{method} ({borrower.repayment_account_end})"
+        url = reverse(f"admin:{REPAYMENT_URL_NAME}", args=[borrower.pk])
+        return format_html('{} <a href="{}">{}</a>', method, url, gettext("Change"))
 
     @admin.display(description=_("information needed"))
     def information_needed(self, borrower: Borrower) -> str:
@@ -247,7 +258,12 @@ class BorrowerAdmin(MirrorAdmin):
             self.admin_site.admin_view(self.contract_view),
             name=CONTRACT_URL_NAME,
         )
-        return [enroll, contract, *super().get_urls()]
+        repayment = path(
+            "<int:pk>/repayment-method/",
+            self.admin_site.admin_view(self.repayment_method_view),
+            name=REPAYMENT_URL_NAME,
+        )
+        return [enroll, contract, repayment, *super().get_urls()]
 
     def contract_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The borrower's contract, through a link asked of Defacto now (it expires)."""
@@ -266,6 +282,54 @@ class BorrowerAdmin(MirrorAdmin):
             )
             return HttpResponseRedirect(back)
         return HttpResponseRedirect(link)
+
+    def repayment_method_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Staff choose how the seller repays: SEPA Credit Transfer, or Direct Debit from
+        an account they give (checked before Defacto is asked)."""
+        borrower = self.get_object(request, str(pk))
+        if borrower is None or not self.has_manage_permission(request):
+            raise PermissionDenied
+        back = reverse("admin:django_defacto_borrower_change", args=[borrower.pk])
+        initial = {"payment_method": borrower.repayment_method or RepaymentKind.SCT}
+        form = RepaymentMethodForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            try:
+                data = form.cleaned_data
+                chosen = borrower_services.choose_repayment_method(
+                    borrower,
+                    data["payment_method"],
+                    iban=data["iban"],
+                    bic=data["bic"],
+                    apply_to_active_loans=data["apply_to_active_loans"],
+                )
+            except InvalidSellerDetails as error:
+                for field, message in error.problems:
+                    form.add_error(field if field in form.fields else None, message)
+            except DefactoServiceError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                label = RepaymentKind(chosen.kind).label
+                self.log_change(request, borrower, gettext("Repayment method: %s") % label)
+                self.message_user(
+                    request,
+                    gettext("%(seller)s now repays by %(method)s.")
+                    % {"seller": borrower, "method": label},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(back)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Change how %(seller)s repays Defacto") % {"seller": borrower},
+            "opts": self.opts,
+            "original": borrower,
+            "form": form,
+            "back": back,
+            "media": self.media + form.media,
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/django_defacto/borrower/repayment_method.html", context
+        )
 
     def enroll_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_enroll_permission(request):

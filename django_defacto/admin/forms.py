@@ -11,6 +11,8 @@ from django.contrib.admin.widgets import AdminDateWidget
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..models import RepaymentKind
+
 # Defacto lends for 1 to 120 days (contract/NOTES.md).
 MIN_REPAYMENT_DAYS = 1
 MAX_REPAYMENT_DAYS = 120
@@ -96,3 +98,21 @@ class CashInForm(forms.Form):
     def to_repay_at(self) -> datetime | None:
         day = self.cleaned_data.get("to_repay_on")
         return repayment_datetime(day) if day else None
+
+
+class RepaymentMethodForm(forms.Form):
+    """How a seller repays Defacto, chosen by staff; the account only for direct debit."""
+
+    payment_method = forms.ChoiceField(
+        label=_("Repay by"), choices=RepaymentKind.choices, widget=forms.RadioSelect
+    )
+    iban = forms.CharField(
+        label=_("IBAN to debit"),
+        max_length=42,
+        required=False,
+        help_text=_("For direct debit: the seller's own account, which Defacto debits."),
+    )
+    bic = forms.CharField(label=_("BIC"), max_length=11, required=False)
+    apply_to_active_loans = forms.BooleanField(
+        label=_("Also for the loans the seller is repaying now"), required=False, initial=True
+    )

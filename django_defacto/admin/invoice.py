@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext
@@ -47,7 +48,7 @@ def quote_in_words(quote: Any) -> dict[str, str]:
         return {}
     cost = "" if quote.cost is None else money(quote.cost, quote.currency)
     # 0.07000 as "0.07": the rate as Defacto states it, a percentage per day.
-    rate = "" if quote.daily_rate is None else f"{quote.daily_rate.normalize():f}"
+    rate = "" if quote.daily_rate is None else number_format(quote.daily_rate.normalize())
     return {
         "quote_amount": money(quote.amount, quote.currency),
         "cost": cost,

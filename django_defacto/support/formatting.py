@@ -5,22 +5,39 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from datetime import timezone as dt_timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import overload
 
-from django.utils import timezone
-from django.utils.formats import number_format
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency
+from django.utils import timezone, translation
 
 #: Shown where there is no amount.
 EMPTY = "-"
 
+# CLDR's minimumGroupingDigits where it is not 1: Spanish leaves a four-digit amount
+# ungrouped ("5760,00 €"). Browsers apply it; Babel does not yet, so it is applied here.
+_MINIMUM_GROUPING_DIGITS = {"es": 2}
 
-def money(cents: int | None, currency: str = "EUR") -> str:
-    """`150000, "EUR"` as `1,500.00 EUR`, grouped and marked as the active language
-    writes numbers (`1 500,00 EUR` in French); `EMPTY` for no amount."""
+
+@lru_cache(maxsize=64)
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse(translation.to_locale(language or "en"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def money(cents: int | None, currency: str = "EUR", language: str | None = None) -> str:
+    """`576000, "EUR"` as `language` (default: the active one) writes money, from the same
+    CLDR data as the browser's `Intl.NumberFormat` in the button's dialog: `€5,760.00` in
+    English, `5 760,00 €` in French, `€ 5.760,00` in Dutch; `EMPTY` for no amount."""
     if cents is None:
         return EMPTY
+    locale = _locale(language or translation.get_language() or "en")
     amount = Decimal(cents).scaleb(-2)
-    return f"{number_format(amount, 2, force_grouping=True)} {currency}"
+    grouped = len(str(abs(cents) // 100)) >= 3 + _MINIMUM_GROUPING_DIGITS.get(locale.language, 1)
+    return format_currency(amount, currency, locale=locale, group_separator=grouped)
 
 
 @overload

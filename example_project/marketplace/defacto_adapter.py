@@ -15,7 +15,8 @@ from django_defacto.adapter import MarketplaceAdapter as BaseAdapter
 from .invoice_pdf import invoice_pdf
 from .models import Invoice, Notification, Seller
 
-# The language Defacto writes to a seller in, by the seller's country.
+# The language Defacto writes to a seller in, by the seller's country, until the seller
+# chooses one.
 LANGUAGES = {"FR": "fr", "ES": "es", "DE": "de", "NL": "nl", "BE": "fr"}
 
 
@@ -48,7 +49,7 @@ class MarketplaceAdapter(BaseAdapter):
             iban=seller.iban,
             email=seller.email,
             country=seller.country,
-            preferred_language=LANGUAGES.get(seller.country, ""),
+            preferred_language=seller.language or LANGUAGES.get(seller.country, ""),
             directors=directors,
         )
 

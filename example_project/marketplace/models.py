@@ -16,6 +16,9 @@ class Seller(models.Model):
     iban = models.CharField("IBAN", max_length=34)
     email = models.EmailField()
     country = models.CharField(max_length=2, default="FR")
+    # The language the seller last chose in the switcher: what the marketplace and
+    # Defacto write to them in, blank for their country's.
+    language = models.CharField(max_length=8, blank=True)
 
     def __str__(self) -> str:
         return self.name

@@ -28,5 +28,6 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:pk>/read/", views.mark_read, name="notification_read"),
     path("notifications/read/", views.mark_all_read, name="notifications_read"),
+    path("language/", views.choose_language, name="language"),
     path("sandbox/clock/", views.sandbox_clock, name="sandbox_clock"),
 ]

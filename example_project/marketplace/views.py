@@ -8,6 +8,7 @@ through django_defacto's services only (enrolment, and the sandbox clock of the 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from functools import wraps
 from typing import Any
 
@@ -20,9 +21,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import check_for_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
 
 from django_defacto.adapter import Address, Person
 from django_defacto.conf import get_adapter
@@ -44,6 +46,7 @@ from django_defacto.services.borrowers import (
     enroll_seller,
     give_information,
     information_needed,
+    repayment_methods,
     supplied_information,
     terms_url_for_seller,
 )
@@ -85,6 +88,19 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("marketplace:invoices")
     return redirect("marketplace:login")
+
+
+@require_POST
+def choose_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switcher, which also remembers a signed-in seller's choice so
+    what is sent to them later (a decision that comes days after) is in that language."""
+    response = set_language(request)
+    chosen = request.POST.get("language", "")
+    seller = get_adapter().seller_for_user(request.user)
+    if seller is not None and check_for_language(chosen) and chosen != seller.language:
+        seller.language = chosen
+        seller.save(update_fields=["language"])
+    return response
 
 
 def _seller_loans(seller: Seller) -> QuerySet[Loan]:
@@ -163,6 +179,10 @@ def financing(request: HttpRequest, seller: Seller) -> HttpResponse:
     line = current_credit_line(borrower) if borrower is not None else None
     enrolled = borrower is not None and borrower.is_enrolled
     bills = Bill.objects.filter(borrower=borrower) if enrolled else Bill.objects.none()
+    if enrolled and borrower is not None and not borrower.repayment_method:
+        # Asked of Defacto once: the borrower then keeps its method.
+        with suppress(DefactoServiceError):
+            repayment_methods(borrower)
     context = {
         "seller": seller,
         "borrower": borrower,

@@ -141,8 +141,8 @@ def test_refreshing_shows_the_credit_line_once_defacto_opens_it(
     assert "Ready" in message
     assert "credit line" in message
     html = admin_client.get(changelist_url("borrower")).content.decode()
-    available = f"{line.balance_available // 100:,}.{line.balance_available % 100:02d} EUR"
-    assert f"0.00 EUR / {available}" in html
+    available = f"€{line.balance_available // 100:,}.{line.balance_available % 100:02d}"
+    assert f"€0.00 / {available}" in html
 
 
 def test_the_credit_line_column_shows_the_current_line_used_and_available(admin_client):
@@ -167,7 +167,7 @@ def test_the_credit_line_column_shows_the_current_line_used_and_available(admin_
 
     html = admin_client.get(changelist_url("borrower")).content.decode()
 
-    assert "7,500.00 EUR / 12,500.00 EUR" in html
+    assert "€7,500.00 / €12,500.00" in html
 
 
 def test_borrowers_are_view_only_and_their_actions_need_permissions(defacto_client):

@@ -56,8 +56,8 @@ def test_the_offer_shows_amount_cost_and_repayment_date_before_anything_is_sent(
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "2,400.00 EUR" in html
-    cost = f"{quote.cost // 100:,}.{quote.cost % 100:02d} EUR"
+    assert "€2,400.00" in html
+    cost = f"€{quote.cost // 100:,}.{quote.cost % 100:02d}"
     assert cost in html
     assert date_format(quote.to_repay_at, "DATE_FORMAT") in html
     assert 'name="confirm" value="yes"' in html
@@ -153,7 +153,7 @@ def test_a_financed_invoice_is_listed_with_its_loan(admin_client, defacto_client
 
     listing = admin_client.get(changelist_url("invoice")).content.decode()
     assert host_invoice.number in listing
-    assert "999.00 EUR" in listing
+    assert "€999.00" in listing
     assert str(borrower) in listing
 
     page = admin_client.get(change_url(invoice)).content.decode()
@@ -191,6 +191,6 @@ def test_credit_lines_payments_bills_and_invoices_are_view_only(admin_client):
 
 def test_mirrors_show_amounts_from_cents(admin_client):
     mirror_rows()
-    assert "10,000.00 EUR" in admin_client.get(changelist_url("creditline")).content.decode()
-    assert "100.00 EUR" in admin_client.get(changelist_url("payment")).content.decode()
-    assert "12.34 EUR" in admin_client.get(changelist_url("bill")).content.decode()
+    assert "€10,000.00" in admin_client.get(changelist_url("creditline")).content.decode()
+    assert "€100.00" in admin_client.get(changelist_url("payment")).content.decode()
+    assert "€12.34" in admin_client.get(changelist_url("bill")).content.decode()

@@ -92,7 +92,7 @@ def test_the_list_shows_status_amount_seller_invoice_and_dates(admin_client):
 
     html = admin_client.get(changelist_url("loan")).content.decode()
 
-    assert "12,345.67 EUR" in html
+    assert "€12,345.67" in html
     assert 'defacto-badge--paid" title="TO_REPAY">Paid, to repay<' in html
     assert "Atelier Dupont SAS" in html
     assert "INV-2041" in html
@@ -193,7 +193,7 @@ def test_the_change_page_shows_everything_read_only_with_events_and_payments(adm
     assert response.status_code == 200
     assert "approve" in html
     assert "LOAN_PAYMENT" in html
-    assert "1,500.00 EUR" in html
+    assert "€1,500.00" in html
     assert 'name="amount"' not in html
     assert 'name="_save"' not in html
     assert "-DELETE" not in html

@@ -44,7 +44,7 @@ def test_an_eligible_invoice_gets_a_quote_and_the_words_to_agree_to(defacto_clie
     assert quote["earliest_repay_at"] == (date.today() + timedelta(days=1)).isoformat()
     assert date.fromisoformat(quote["latest_repay_at"]) > date.fromisoformat(quote["to_repay_at"])
     assert invoice.number in body["consent_text"]
-    assert "1,500.00 EUR" in body["consent_text"]
+    assert "€1,500.00" in body["consent_text"]
 
 
 def test_the_seller_can_price_another_amount_and_date(defacto_client, control):

@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.utils import translation
+from django.utils.translation import gettext
 
 from django_defacto import signals
 from django_defacto.conf import get_adapter
@@ -85,10 +87,36 @@ def test_a_late_decline_tells_the_seller_why_in_words(
     assert loan.status == LoanStatus.DECLINED
     [email] = mail.outbox
     assert "declined" in email.subject
-    assert denial_reason_text(loan.denial_reason) in email.body
+    assert denial_reason_text(loan.denial_reason, "en") in email.body
     assert loan.denial_reason not in email.body  # words, not the code
     assert "invoice is yours again" in email.body
     assert told[0]["notification"].kind == "loan_declined"
+
+
+@pytest.mark.django_db
+def test_a_late_decline_reaches_a_spanish_speaking_seller_in_spanish(
+    defacto_client, control, told, django_capture_on_commit_callbacks
+):
+    seller, _ = ready_seller(control, "REJECT", language="es")
+    loan = cash_in_now(make_invoice(seller, total=576_000), wait_for_validation=False)
+    control.advance_clock(6)
+
+    # The worker runs in the site's language, English.
+    with django_capture_on_commit_callbacks(execute=True):
+        poll_pending_decisions(now=loan.next_poll_at)
+
+    loan.refresh_from_db()
+    [email] = mail.outbox
+    with translation.override("es"):
+        subject = gettext("Your request to cash in invoice %(invoice)s was declined")
+    assert subject != "Your request to cash in invoice %(invoice)s was declined"
+    assert email.subject == subject % {"invoice": loan.invoice.invoice_number}
+    spanish_reason = denial_reason_text(loan.denial_reason, "es")
+    assert spanish_reason != denial_reason_text(loan.denial_reason, "en")
+    assert spanish_reason in email.body
+    # Spanish writes a four-digit amount ungrouped, the symbol after.
+    assert "5760,00\N{NO-BREAK SPACE}€" in email.body
+    assert told[0]["notification"].language == "es"
 
 
 @pytest.mark.django_db

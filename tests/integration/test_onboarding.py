@@ -36,7 +36,7 @@ def borrowers_at_defacto(control) -> int:
 def test_enrolling_with_accepted_terms_signs_at_defacto_and_the_credit_line_follows(
     defacto_client, control, contract_adapter
 ):
-    seller = make_seller("SUCCESS")
+    seller = make_seller("SUCCESS", language="")  # no language chosen
     accepted_at = timezone.now() - timedelta(minutes=2)
 
     borrower = enroll_seller(seller, terms_accepted_at=accepted_at)

@@ -1,10 +1,12 @@
 """How a seller repays Defacto: SEPA Credit Transfer (the start) or SEPA Direct Debit from
 its own account, chosen and changed at any time, from the seller API, the financing
-page, and shown in the admin; accounts never stored beyond their last four characters."""
+page and the admin; accounts never stored beyond their last four characters."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -104,3 +106,50 @@ def test_the_seller_changes_it_on_the_financing_page_and_staff_see_it(
     assert answer.status_code == 302
     assert "SEPA Direct Debit (account ending in …3000)" in page
     assert "SEPA Direct Debit" in admin and "…3000" in admin
+
+
+def repayment_page(borrower) -> str:
+    return reverse("admin:django_defacto_borrower_repayment_method", args=[borrower.pk])
+
+
+def test_staff_switch_a_seller_to_direct_debit_from_the_admin(
+    defacto_client, control, admin_client
+):
+    _, borrower = ready_seller(control)
+    change_page = reverse("admin:django_defacto_borrower_change", args=[borrower.pk])
+    assert repayment_page(borrower) in admin_client.get(change_page).content.decode()
+
+    refused = admin_client.post(repayment_page(borrower), {"payment_method": "DIRECT_DEBIT"})
+    assert refused.status_code == 200
+    assert "The IBAN is missing." in refused.content.decode()
+    assert repayment_methods(borrower)[0].kind == "SCT"  # Defacto was not asked to change
+
+    saved = admin_client.post(
+        repayment_page(borrower),
+        {"payment_method": "DIRECT_DEBIT", "iban": IBAN, "apply_to_active_loans": "on"},
+        follow=True,
+    )
+
+    assert saved.redirect_chain[-1][0] == change_page
+    assert "now repays by SEPA Direct Debit" in saved.content.decode()
+    [method, *_] = repayment_methods(borrower)
+    assert (method.kind, method.is_default, method.account_end) == ("DIRECT_DEBIT", True, "…3000")
+    entry = LogEntry.objects.get(object_id=str(borrower.pk))
+    assert "SEPA Direct Debit" in entry.get_change_message()
+
+
+def test_staff_who_may_only_view_borrowers_cannot_change_how_they_repay(
+    defacto_client, control, django_user_model
+):
+    _, borrower = ready_seller(control)
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_borrower"))
+    browser = Client()
+    browser.force_login(viewer)
+
+    page = browser.get(reverse("admin:django_defacto_borrower_change", args=[borrower.pk]))
+    refused = browser.post(repayment_page(borrower), {"payment_method": "SCT"})
+
+    assert page.status_code == 200
+    assert refused.status_code == 403
+    assert repayment_methods(borrower)[0].kind == "SCT"

@@ -69,13 +69,13 @@ def test_staff_run_cash_in_now_from_the_admin(admin_client, defacto_client, cont
     assert borrower.terms_accepted_at is not None
     borrowers = wait_for_credit_line(staff, control, borrower)
     assert ">Ready<" in borrowers
-    assert "0.00 EUR / " in borrowers
+    assert "€0.00 / " in borrowers
 
     # Financing is requested for an invoice; Defacto approves it.
     loan, report = cash_in_in_admin(staff, make_invoice(seller, total=180_000))
     assert loan.status == S.TO_VALIDATE
     assert "Approved, awaiting consent" in report
-    assert "1,800.00 EUR" in staff.get(change_url(loan)).content.decode()
+    assert "€1,800.00" in staff.get(change_url(loan)).content.decode()
 
     # Staff validate it (the seller's consent): Defacto schedules the payment.
     response = run_action(staff, "validate_selected", [loan])

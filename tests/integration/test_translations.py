@@ -1,11 +1,13 @@
-"""English and French ship with the app and the example marketplace: a French visitor reads
-French pages and French API errors, and the French catalogs leave nothing untranslated."""
+"""English, French, Spanish, German and Dutch ship with the app and the example marketplace:
+a French visitor reads French pages and French API errors, and no catalog leaves anything
+untranslated."""
 
 from __future__ import annotations
 
 import ast
 import gettext
 import re
+from datetime import date
 from html import unescape
 from pathlib import Path
 
@@ -13,17 +15,22 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
+from django.utils.formats import date_format
 
 import django_defacto
 from django_defacto.models import LoanStatus
 from example_project.marketplace import models as marketplace_models
+from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice, make_seller
 
 APP_DIR = Path(django_defacto.__file__).parent
 MARKETPLACE_DIR = Path(marketplace_models.__file__).parent
+#: The languages of Defacto's five markets beside English, the language of the source.
+LANGUAGES = ("fr", "es", "de", "nl")
 CATALOGS = {
-    "django_defacto": APP_DIR / "locale" / "fr" / "LC_MESSAGES" / "django.po",
-    "marketplace": MARKETPLACE_DIR / "locale" / "fr" / "LC_MESSAGES" / "django.po",
+    f"{name}:{language}": root / "locale" / language / "LC_MESSAGES" / "django.po"
+    for name, root in (("django_defacto", APP_DIR), ("marketplace", MARKETPLACE_DIR))
+    for language in LANGUAGES
 }
 # Code that never reaches a marketplace user: Defacto's offline double and the HTTP client.
 NOT_TRANSLATED = ("sandbox", "client", "migrations", "contract")
@@ -74,7 +81,7 @@ def french(seller=None) -> Client:
 
 
 @pytest.mark.parametrize("catalog", sorted(CATALOGS))
-def test_the_french_catalog_has_no_untranslated_or_fuzzy_entry(catalog):
+def test_the_catalog_has_no_untranslated_or_fuzzy_entry(catalog):
     entries = read_po(CATALOGS[catalog])
 
     assert len(entries) > 50
@@ -84,7 +91,7 @@ def test_the_french_catalog_has_no_untranslated_or_fuzzy_entry(catalog):
 
 
 @pytest.mark.parametrize("catalog", sorted(CATALOGS))
-def test_the_compiled_french_catalog_matches_the_po_file(catalog):
+def test_the_compiled_catalog_matches_the_po_file(catalog):
     """The .mo files ship (users have no gettext tools): they must say what the .po says."""
     with CATALOGS[catalog].with_suffix(".mo").open("rb") as compiled:
         mo = gettext.GNUTranslations(compiled)
@@ -125,10 +132,10 @@ def _template_strings(root: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("catalog", sorted(CATALOGS))
-def test_every_string_marked_for_translation_is_in_the_french_catalog(catalog):
-    """Fails when a new string was marked but `django-admin makemessages -l fr -l en` was
-    not run again (then translate it and run `django-admin compilemessages`)."""
-    root = APP_DIR if catalog == "django_defacto" else MARKETPLACE_DIR
+def test_every_string_marked_for_translation_is_in_the_catalog(catalog):
+    """Fails when a new string was marked but `django-admin makemessages -a` was not run
+    again (then translate it and run `django-admin compilemessages`)."""
+    root = APP_DIR if catalog.startswith("django_defacto:") else MARKETPLACE_DIR
     known = {entry["msgid"] for entry in read_po(CATALOGS[catalog])}
 
     missing = (_marked_strings(root) | _template_strings(root)) - known
@@ -155,7 +162,7 @@ def test_a_french_seller_reads_invoices_amounts_and_statuses_in_french():
     assert "Mes factures" in words and "Mon financement" in words
     assert "Non financée" in words and "Échéance" in words
     # French groups thousands and puts the symbol after, with spaces that never break.
-    assert "1\N{NO-BREAK SPACE}234,56\N{NO-BREAK SPACE}€" in page.content.decode()
+    assert "1\N{NARROW NO-BREAK SPACE}234,56\N{NO-BREAK SPACE}€" in page.content.decode()
 
 
 @pytest.mark.django_db
@@ -226,3 +233,20 @@ def test_french_staff_see_the_apps_admin_title_in_french(admin_user):
     words = text_of(browser.get(reverse("admin:index")))
 
     assert "Financement Defacto" in words and "Defacto financing" not in words
+
+
+@pytest.mark.django_db
+def test_a_french_seller_reads_the_offer_with_french_money_and_dates(defacto_client, control):
+    seller, _ = ready_seller(control)
+    invoice = make_invoice(seller, total=576_000)
+
+    offer = french(seller).get(
+        reverse("django_defacto:api-offer", args=[f"marketplace.invoice:{invoice.pk}"])
+    )
+
+    consent = offer.json()["consent_text"]
+    repay_on = date.fromisoformat(offer.json()["quote"]["to_repay_at"][:10])
+    assert "5\N{NARROW NO-BREAK SPACE}760,00\N{NO-BREAK SPACE}€" in consent
+    assert repay_on.isoformat() not in consent
+    with translation.override("fr"):
+        assert date_format(repay_on, "DATE_FORMAT") in consent  # "6 janvier 2027"

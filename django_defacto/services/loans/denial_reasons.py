@@ -2,12 +2,12 @@
 
 A declined loan carries a `denial_reason` code (a large list that keeps evolving); its
 text comes from `GET /translation/denial-code/{code}` in English, French, Spanish and
-German. The texts are fetched when a loan is declined (a task queued by the decline, and
-the notifications sweep for one whose task was lost) and kept on the loan
-(`Loan.denial_reason_texts`), so showing a declined loan never asks Defacto:
-`loan_denial_text` reads the row. Each code's texts are also kept in Django's cache for
-`DEFACTO["DENIAL_REASON_CACHE_SECONDS"]` (a day by default), so a code costs one request
-per period whatever the language asked for.
+German (a Dutch reader gets the English one). The texts are fetched when a loan is
+declined (a task queued by the decline, and the notifications sweep for one whose task
+was lost) and kept on the loan (`Loan.denial_reason_texts`), so showing a declined loan
+never asks Defacto: `loan_denial_text` reads the row. Each code's texts are also kept in
+Django's cache for `DEFACTO["DENIAL_REASON_CACHE_SECONDS"]` (a day by default), so a code
+costs one request per period whatever the language asked for.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ GENERIC_TEXTS = {
     "fr": "Defacto n'a pas pu financer cette demande.",
     "es": "Defacto no ha podido financiar esta solicitud.",
     "de": "Defacto konnte diese Anfrage nicht finanzieren.",
+    "nl": "Defacto kon deze aanvraag niet financieren.",
 }
 
 

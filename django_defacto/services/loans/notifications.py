@@ -31,7 +31,8 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from ... import signals
@@ -39,7 +40,7 @@ from ...adapter import SellerNotification
 from ...conf import defacto_settings, get_adapter
 from ...models import Loan, LoanStatus
 from ...models.statuses import LOAN_OUTCOMES
-from ...support.formatting import iso_day, money
+from ...support.formatting import day_of, money
 from ..mirror.announce import send_on_commit
 from ..mirror.upserts import update_fields
 from .denial_reasons import denial_reason_text, fetch_missing_denial_texts
@@ -61,7 +62,8 @@ def _invoice_number(loan: Loan) -> str:
 
 
 def _day(moment: Any) -> str:
-    return iso_day(moment) or ""
+    day = day_of(moment)
+    return date_format(day, "DATE_FORMAT") if day else ""
 
 
 def notification_key(loan: Loan, status: str) -> str:
@@ -129,6 +131,7 @@ def decision_notification(loan: Loan, status: str) -> SellerNotification:
         message=message % values,
         loan=loan,
         key=notification_key(loan, status),
+        language=translation.get_language() or "",
     )
 
 
@@ -187,9 +190,13 @@ def notify_seller_of_decision(loan_id: str, status: str, *, now: datetime | None
             seller_notified_at=timezone.now(), seller_notify_retry_at=None
         )
         return False
-    notification = decision_notification(loan, status)
     try:
-        adapter.notify_seller(seller, notification)
+        # Built and sent in the seller's language: a decline that comes days later reads
+        # like the pages the seller asked from.
+        language = adapter.seller_language(seller) or translation.get_language()
+        with translation.override(language):
+            notification = decision_notification(loan, status)
+            adapter.notify_seller(seller, notification)
     except Exception as error:
         retry_at = (now or timezone.now()) + _retry_delay(loan.seller_notify_attempts)
         _still_claimed(loan, status).update(seller_notify_retry_at=retry_at)
