@@ -13,4 +13,4 @@ class DefactoConfig(AppConfig):
 
         register_checks()
         # Importing the task modules registers the tasks with the host's Celery app.
-        from .tasks import bulk_actions, notifications, periodic, webhooks  # noqa: F401
+        from .tasks import bulk_actions, eligibility, notifications, periodic, webhooks  # noqa: F401

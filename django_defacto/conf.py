@@ -43,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOKS_ENABLED": False,
     "WEBHOOK_TOKENS": [],
     "DENIAL_REASON_CACHE_SECONDS": 24 * 3600,
+    # Defacto's answers about a seller's and a buyer's eligibility are asked again, in the
+    # background, once older than this.
+    "ELIGIBILITY_CACHE_SECONDS": 6 * 3600,
     "LANGUAGE": "",
     # Admin actions over more selected rows than this run in a Celery task.
     "ADMIN_BACKGROUND_THRESHOLD": 20,
@@ -99,6 +102,7 @@ class DefactoSettings:
     show_ineligible_button: bool = False
     wait_for_ready: bool = False
     terms_urls: dict[str, Any] = field(default_factory=dict)
+    eligibility_cache_seconds: int = 6 * 3600
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -144,6 +148,7 @@ def defacto_settings() -> DefactoSettings:
         show_ineligible_button=bool(merged["SHOW_INELIGIBLE_BUTTON"]),
         wait_for_ready=bool(merged["WAIT_FOR_READY"]),
         terms_urls=dict(merged["TERMS_URLS"] or {}),
+        eligibility_cache_seconds=int(merged["ELIGIBILITY_CACHE_SECONDS"]),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

@@ -130,6 +130,8 @@ DEFACTO = {
         "DEFACTO_WEBHOOK_PUBLIC_URL", default="http://127.0.0.1:8000/defacto/webhooks/"
     ),
     "POLL_PAGE_SIZE": env.int("DEFACTO_POLL_PAGE_SIZE", default=100),
+    # An invoice that cannot be financed shows why, beside a disabled "Cash in now".
+    "SHOW_INELIGIBLE_BUTTON": env.bool("DEFACTO_SHOW_INELIGIBLE_BUTTON", default=True),
 }
 
 # The periodic sweeps lock themselves in the cache so a run never overlaps the previous

@@ -84,6 +84,10 @@ class Eligibility(Resource):
         """Check a business's eligibility; a read, so safe to retry."""
         return self._post("/eligibility/borrower", body, idempotent=True)
 
+    def beneficiary(self, body: Body) -> Body:
+        """Check whether a business can receive a loan's money; a read, safe to retry."""
+        return self._post("/eligibility/beneficiary", body, idempotent=True)
+
 
 class Invoices(Resource):
     def create(self, body: Body) -> Body:

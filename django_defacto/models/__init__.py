@@ -3,6 +3,7 @@
 from .bill import Bill
 from .borrower import Borrower
 from .credit_line import CreditLine
+from .eligibility import EligibilityAnswer, EligibilityCheck
 from .invoice import Invoice
 from .loan import Loan, LoanEvent, salt_id_for
 from .payment import Payment
@@ -22,6 +23,8 @@ __all__ = [
     "Borrower",
     "BorrowerStatus",
     "CreditLine",
+    "EligibilityAnswer",
+    "EligibilityCheck",
     "Invoice",
     "InvoiceStatus",
     "Loan",

@@ -7,7 +7,10 @@
 
 Control endpoints (no auth): `/_sandbox/faults`, `/_sandbox/webhooks`, `/_sandbox/clock`,
 `/_sandbox/reset`, `/_sandbox/state`; a borrower's contract link serves its PDF at
-`/_sandbox/contracts/<id>.pdf` until it expires. Run a server with
+`/_sandbox/contracts/<id>.pdf` until it expires. A business made NOT_ELIGIBLE with
+`POST /sandbox/business-eligible` is refused by `POST /eligibility/borrower` and
+`/eligibility/beneficiary`, and a loan on an invoice to it as the buyer is declined
+(`CREDIT_RISK_NOT_ELIGIBLE_COUNTERPARTY`). Run a server with
 `python -m django_defacto.sandbox`.
 """
 

@@ -13,6 +13,8 @@ from .scenarios import SANDBOX_BIC
 
 NOT_ELIGIBLE = "NOT_ELIGIBLE"
 NOT_ELIGIBLE_REASON = "CREDIT_RISK_NOT_ELIGIBLE"
+# Why a loan on an invoice whose buyer is not eligible is declined.
+COUNTERPARTY_NOT_ELIGIBLE_REASON = "CREDIT_RISK_NOT_ELIGIBLE_COUNTERPARTY"
 # Identifiers starting with this play a business whose data Defacto cannot obtain from
 # public registers: enrolment answers 400 naming what is missing until the body gives it.
 INCOMPLETE_DATA_PREFIX = "000"

@@ -15,6 +15,12 @@ DENIAL_TEXTS: dict[str, tuple[str, str, str, str]] = {
         "La empresa no cumple nuestros criterios de riesgo crediticio.",
         "Das Unternehmen erfüllt unsere Kreditrisikokriterien nicht.",
     ),
+    "CREDIT_RISK_NOT_ELIGIBLE_COUNTERPARTY": (
+        "The buyer on the invoice does not meet our credit risk criteria.",
+        "L'acheteur de la facture ne répond pas à nos critères de risque de crédit.",
+        "El comprador de la factura no cumple nuestros criterios de riesgo crediticio.",
+        "Der Käufer auf der Rechnung erfüllt unsere Kreditrisikokriterien nicht.",
+    ),
     "AMOUNT_SUPERIOR_TO_AVAILABLE_BALANCE": (
         "The amount requested exceeds the available balance of the credit line.",
         "Le montant demandé dépasse le solde disponible de la ligne de crédit.",

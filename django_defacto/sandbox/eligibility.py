@@ -1,10 +1,19 @@
-"""Business eligibility: Defacto's check, and the sandbox switch that sets its answer."""
+"""Business eligibility: Defacto's checks of a borrower and of a business that would
+receive a loan's money, and the sandbox switch (`POST /sandbox/business-eligible`) that
+sets their answer. A business made NOT_ELIGIBLE is refused by both checks, and a loan on
+an invoice whose buyer it is, is declined, as Defacto's sandbox documents."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .borrowers import NOT_ELIGIBLE, NOT_ELIGIBLE_REASON, borrower_by_identifier, open_credit_line
+from .borrowers import (
+    COUNTERPARTY_NOT_ELIGIBLE_REASON,
+    NOT_ELIGIBLE,
+    NOT_ELIGIBLE_REASON,
+    borrower_by_identifier,
+    open_credit_line,
+)
 from .context import SandboxWorld
 from .denial_codes import translation
 from .messages import SandboxRequest, SandboxResponse
@@ -17,6 +26,16 @@ def check_borrower_eligibility(
         reasons = [
             {"code": NOT_ELIGIBLE_REASON, "description": translation(NOT_ELIGIBLE_REASON)["en"]}
         ]
+        return SandboxResponse(200, {"is_eligible": False, "reasons": reasons})
+    return SandboxResponse(200, {"is_eligible": True, "reasons": []})
+
+
+def check_beneficiary_eligibility(
+    world: SandboxWorld, request: SandboxRequest, body: dict[str, Any]
+) -> SandboxResponse:
+    if world.state.eligibility.get(body["identifier"]) == NOT_ELIGIBLE:
+        code = COUNTERPARTY_NOT_ELIGIBLE_REASON
+        reasons = [{"code": code, "description": translation(code)["en"]}]
         return SandboxResponse(200, {"is_eligible": False, "reasons": reasons})
     return SandboxResponse(200, {"is_eligible": True, "reasons": []})
 

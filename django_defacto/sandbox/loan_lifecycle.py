@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .borrowers import is_not_eligible
+from .borrowers import COUNTERPARTY_NOT_ELIGIBLE_REASON, is_not_eligible
 from .context import (
     DISBURSEMENT_DELAY,
     INITIATION_DELAY,
@@ -116,6 +116,9 @@ def denial_reason_for(world: SandboxWorld, loan: dict[str, Any]) -> str | None:
         invoice = world.state.invoices.get(invoice_id)
         if invoice is not None and invoice["status"] in ("DECLINED", "DELETED"):
             return "INVOICE_DOES_NOT_MATCH_ELIGIBILITY_CRITERIA"
+        buyer = (invoice or {}).get("buyer") or {}
+        if is_not_eligible(world, str(buyer.get("identifier") or "")):
+            return COUNTERPARTY_NOT_ELIGIBLE_REASON
         for other_id in (invoice or {}).get("loan_ids", []):
             other = world.state.loans.get(other_id)
             if other_id != loan["id"] and other and other["status"] in ACTIVE_INVOICE_STATUSES:

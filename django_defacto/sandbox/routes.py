@@ -75,6 +75,12 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/credit_lines", credit_lines.list_credit_lines),
     Route("GET", "/credit_line/{credit_line_id}", credit_lines.get_credit_line),
     Route("POST", "/eligibility/borrower", eligibility.check_borrower_eligibility, BODY_REQUIRED),
+    Route(
+        "POST",
+        "/eligibility/beneficiary",
+        eligibility.check_beneficiary_eligibility,
+        BODY_REQUIRED,
+    ),
     Route("GET", "/eligibility/reasons", denial_codes.list_denial_reasons),
     Route("GET", "/translation/denial-code/{code}", denial_codes.translate_denial_code),
     # Invoices

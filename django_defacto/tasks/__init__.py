@@ -1,6 +1,6 @@
 """django-defacto's Celery tasks, all named `django_defacto.<verb>`, one module per noun:
-`bulk_actions` (the admin's large selections), `webhooks`, `periodic` (the beat's sweeps)
-and `notifications`.
+`bulk_actions` (the admin's large selections), `webhooks`, `periodic` (the beat's sweeps),
+`notifications` and `eligibility`.
 
 The package owns no Celery app: `shared_task` binds them to the host's app. Django's
 `ready()` imports the modules, which registers the tasks; this package imports none of

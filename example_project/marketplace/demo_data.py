@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from stdnum import luhn
 
+from django_defacto.client import DefactoClient
 from django_defacto.sandbox.scenarios import (
     CANCEL,
     FAIL,
@@ -49,6 +50,8 @@ class DemoInvoice:
     issued_days_ago: int
     due_in_days: int  # from today: 30 to 60
     description: str
+    # Index in DEMO_BUYERS; by default the buyers Defacto finances take turns.
+    buyer: int | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,8 @@ class DemoSeller:
 class DemoBuyer:
     name: str
     siren_base: str
+    # Defacto does not finance invoices to this buyer (set at the sandbox by run_demo).
+    refused: bool = False
 
     @property
     def legal_identifier(self) -> str:
@@ -105,6 +110,7 @@ def _invoices(*lines: tuple[int, int, int, str]) -> tuple[DemoInvoice, ...]:
 DEMO_BUYERS = (
     DemoBuyer("Hôtels du Grand Large SA", "41236587"),
     DemoBuyer("Coopérative Agricole du Val de Loire", "39874125"),
+    DemoBuyer("Parcs de Loisirs Vallée SAS", "37651942", refused=True),
 )
 
 DEMO_SELLERS = (
@@ -132,6 +138,7 @@ DEMO_SELLERS = (
             (312_500, 2, 30, "Breakfast pastries, monthly supply"),
             (645_000, 5, 40, "Bread for the restaurant, quarterly contract"),
             (987_500, 8, 60, "Wedding season catering"),
+            (458_000, 4, 45, "Snack kiosks, summer season", 2),
         ),
     ),
     DemoSeller(
@@ -270,10 +277,14 @@ def seed_demo(today: date | None = None) -> SeedReport:
     report = SeedReport()
     _ensure_admin(report)
     buyers = [_ensure_buyer(demo, report) for demo in DEMO_BUYERS]
+    financed = [buyer for buyer, demo in zip(buyers, DEMO_BUYERS, strict=True) if not demo.refused]
     for demo in DEMO_SELLERS:
         seller = _ensure_seller(demo, report)
         for number, line in enumerate(demo.invoices, start=1):
-            buyer = buyers[(number - 1) % len(buyers)]
+            if line.buyer is None:
+                buyer = financed[(number - 1) % len(financed)]
+            else:
+                buyer = buyers[line.buyer]
             _ensure_invoice(
                 seller, buyer, f"{demo.invoice_prefix}-{number:04d}", line, today, report
             )
@@ -347,3 +358,20 @@ def _ensure_invoice(
         },
     )
     report.created["invoices"] += created
+
+
+def refuse_demo_buyers(client: DefactoClient) -> list[str]:
+    """Tell the sandbox which demo buyers Defacto does not finance (its
+    `POST /sandbox/business-eligible`); returns their names."""
+    refused = [demo for demo in DEMO_BUYERS if demo.refused]
+    for demo in refused:
+        client.sandbox.business_eligible(
+            {
+                "business_identifier": {
+                    "identifier": demo.legal_identifier,
+                    "identifier_type": "siren",
+                },
+                "scenario": "NOT_ELIGIBLE",
+            }
+        )
+    return [demo.name for demo in refused]

@@ -143,7 +143,7 @@ class Journey:
         self.ready_borrower(rejected_seller)
         declined = loans.cash_in_now(self.new_invoice(rejected_seller, 300_000, "R"))
         self.loan_line(declined)
-        self.say(f"   reason: {loan_denial_text(declined)}")
+        self.say(f"   reason: {loan_denial_text(declined, ask_defacto=True)}")
 
         self.step("A loan canceled before disbursement")
         to_cancel = loans.cash_in_now(self.new_invoice(seller, 200_000, "C"))

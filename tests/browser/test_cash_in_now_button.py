@@ -123,18 +123,39 @@ def request_loan(browser: Any, root: WebElement) -> None:
     part(root, "confirm").click()
 
 
-def test_a_seller_sees_the_button_only_on_eligible_invoices(browser, live_server, control):
+def test_a_seller_can_press_the_button_only_where_defacto_would_finance_and_sees_why_not(
+    browser, live_server, control, defacto_client
+):
     seller, _ = ready_seller(control)
     eligible = make_invoice(seller)
     in_dollars = make_invoice(seller, currency="USD")  # Defacto lends euros and pounds
+    to_refused_buyer = make_invoice(seller)
+    buyer = to_refused_buyer.buyer
+    defacto_client.sandbox.business_eligible(
+        {
+            "business_identifier": {
+                "identifier": buyer.legal_identifier,
+                "identifier_type": buyer.identifier_type,
+            },
+            "scenario": "NOT_ELIGIBLE",
+        }
+    )
 
     sign_in(browser, live_server, seller)
     open_invoices(browser, live_server)
 
     buttons = browser.find_elements(By.CSS_SELECTOR, "[data-defacto-button]")
-    assert len(buttons) == 1
+    assert [button.is_enabled() for button in buttons].count(True) == 1
     assert component(browser, eligible).is_displayed()
-    assert eligible.number in browser.page_source and in_dollars.number in browser.page_source
+    reasons = [
+        item.text for item in browser.find_elements(By.CSS_SELECTOR, ".defacto-cash-in__reasons li")
+    ]
+    assert reasons == [
+        "Defacto finances invoices in euros or pounds only, not USD.",
+        f"Defacto does not finance invoices to {buyer.name}: "
+        "The buyer on the invoice does not meet our credit risk criteria.",
+    ]
+    assert in_dollars.number in browser.page_source
     # The dialog stays closed until the seller asks.
     assert not part(component(browser, eligible), "dialog").is_displayed()
     assert page_policy(browser) == "default-src 'self'"

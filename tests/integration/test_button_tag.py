@@ -113,7 +113,8 @@ def test_consent_with_auto_validation_says_the_loan_may_be_paid_at_once(
     assert "cancelled only before disbursement" in html
 
 
-def test_an_invoice_that_cannot_be_financed_has_no_button(defacto_client):
+def test_an_invoice_that_cannot_be_financed_has_no_button(defacto_client, settings):
+    settings.DEFACTO = {**settings.DEFACTO, "SHOW_INELIGIBLE_BUTTON": False}
     seller = make_seller()  # not enrolled with Defacto
     invoice = make_invoice(seller)
 
@@ -144,7 +145,8 @@ def test_another_sellers_invoice_has_no_button(defacto_client, control, settings
     assert "data-defacto-button" in render_button(invoice, user=owner.user)
 
 
-def test_an_invoice_already_financed_has_no_button(defacto_client, control):
+def test_an_invoice_already_financed_has_no_button(defacto_client, control, settings):
+    settings.DEFACTO = {**settings.DEFACTO, "SHOW_INELIGIBLE_BUTTON": False}
     from django_defacto.services.loans import cash_in_now
 
     seller, _ = ready_seller(control)

@@ -57,7 +57,7 @@ def test_one_french_seller_per_sandbox_scenario_each_with_a_login():
 
 def test_sellers_and_buyers_have_valid_identifiers_of_their_country():
     seed()
-    assert Buyer.objects.count() == 2
+    assert Buyer.objects.count() == 3
     for buyer in Buyer.objects.all():
         assert identifier_problems(buyer.legal_identifier, "siren", "FR") == [], buyer
     for seller in Seller.objects.all():
@@ -101,7 +101,8 @@ def test_three_invoices_per_seller_in_cents_due_in_30_to_60_days():
     seed()
     today = timezone.localdate()
     for seller in Seller.objects.all():
-        invoices = list(seller.invoices.all())
+        # And one more, to the buyer Defacto refuses, for one seller.
+        invoices = list(seller.invoices.exclude(buyer__name="Parcs de Loisirs Vallée SAS"))
         assert len(invoices) == 3
         for invoice in invoices:
             assert isinstance(invoice.net_amount, int)
@@ -110,7 +111,7 @@ def test_three_invoices_per_seller_in_cents_due_in_30_to_60_days():
             assert invoice.issued_on < today
             assert timedelta(days=30) <= invoice.due_on - today <= timedelta(days=60)
             assert invoice.buyer_id is not None
-    assert Invoice.objects.values("buyer").distinct().count() == 2
+    assert Invoice.objects.values("buyer").distinct().count() == 3
 
 
 def test_the_admin_login_is_a_staff_superuser():
@@ -124,7 +125,7 @@ def test_the_admin_login_is_a_staff_superuser():
 
 def test_running_it_again_changes_nothing_and_says_so():
     first = seed()
-    assert "Demo data created: 10 users, 9 sellers, 2 buyers, 27 invoices." in first
+    assert "Demo data created: 10 users, 9 sellers, 3 buyers, 28 invoices." in first
     before = snapshot()
     second = seed()
     assert "Demo data already present: nothing changed." in second
@@ -177,3 +178,18 @@ def test_the_demo_sellers_invoices_follow_their_scenario_when_cashed_in(defacto_
     assert [loan.status for loan in outcomes["seller-success"]] == ["TO_VALIDATE"] * 3
     assert [loan.status for loan in outcomes["seller-reject"]] == ["DECLINED"] * 3
     assert all(loan.denial_reason for loan in outcomes["seller-reject"])
+
+
+def test_one_sellers_invoice_goes_to_a_buyer_the_demo_tells_defacto_to_refuse(
+    defacto_client, contract_adapter
+):
+    from example_project.marketplace.demo_data import refuse_demo_buyers
+
+    seed()
+    [refused] = Buyer.objects.filter(name="Parcs de Loisirs Vallée SAS")
+    [invoice] = refused.invoices.all()
+
+    assert refuse_demo_buyers(defacto_client) == [refused.name]
+    [told] = contract_adapter.checked("POST", "/sandbox/business-eligible")
+    assert told.request_body["business_identifier"]["identifier"] == refused.legal_identifier
+    assert invoice.seller.user.username == "seller-success-one-day-later"

@@ -70,7 +70,7 @@ def _texts_from(answer: Any) -> dict[str, str]:
     }
 
 
-def _texts(code: str, *, fetch: bool = True) -> dict[str, str] | None:
+def texts_of(code: str, *, fetch: bool = True) -> dict[str, str] | None:
     """The code's texts by language, from the cache or (`fetch`) from Defacto; `{}` for a
     code Defacto does not know; None when Defacto could not be asked."""
     key = _cache_key(code)
@@ -96,7 +96,7 @@ def _texts(code: str, *, fetch: bool = True) -> dict[str, str] | None:
     return texts
 
 
-def _in_language(texts: dict[str, str] | None, language: str | None) -> str:
+def texts_in_language(texts: dict[str, str] | None, language: str | None) -> str:
     wanted = _language(language)
     if texts:
         text = texts.get(wanted) or texts.get(DEFAULT_LANGUAGE)
@@ -111,7 +111,7 @@ def denial_reason_text(code: str, language: str | None = None) -> str:
     when the code is empty or unknown, or Defacto cannot be reached. Never raises for
     those reasons. To show a loan, use `loan_denial_text`, which never asks Defacto."""
     code = (code or "").strip()
-    return _in_language(_texts(code) if code else None, language)
+    return texts_in_language(texts_of(code) if code else None, language)
 
 
 def loan_denial_text(loan: Loan, language: str | None = None, *, ask_defacto: bool = False) -> str:
@@ -120,8 +120,8 @@ def loan_denial_text(loan: Loan, language: str | None = None, *, ask_defacto: bo
     Without `ask_defacto` it never asks Defacto: what sellers' pages use."""
     texts = loan.denial_reason_texts
     if not texts and loan.denial_reason:
-        texts = _texts(loan.denial_reason.strip(), fetch=ask_defacto)
-    return _in_language(texts, language)
+        texts = texts_of(loan.denial_reason.strip(), fetch=ask_defacto)
+    return texts_in_language(texts, language)
 
 
 def fetch_loan_denial_texts(loan: Loan) -> Loan:
@@ -130,7 +130,7 @@ def fetch_loan_denial_texts(loan: Loan) -> Loan:
     code = (loan.denial_reason or "").strip()
     if not code or loan.denial_reason_texts is not None:
         return loan
-    texts = _texts(code)
+    texts = texts_of(code)
     if texts is not None:
         Loan.objects.filter(pk=loan.pk, denial_reason=loan.denial_reason).update(
             denial_reason_texts=texts

@@ -1,4 +1,5 @@
-"""Can this invoice be financed now, and at what cost? Local data only, no request.
+"""Can this invoice be financed now, and at what cost? From the local mirror and Defacto's
+kept answers about the seller and the buyer (`defacto_eligibility`).
 
 `check_eligibility` gives every reason that applies at once, so a seller sees all that
 stands in the way, and a quote (see `terms`); `offer_for_invoice` adds what the
@@ -24,6 +25,7 @@ from .. import host_answers
 from ..borrowers.credit_lines import current_credit_line
 from ..borrowers.enrolment import borrower_for_seller
 from ..borrowers.status import Reason, borrower_reasons
+from .defacto_eligibility import defacto_reasons
 from .terms import (
     MAX_LOAN_AMOUNT,
     MAX_LOAN_DAYS,
@@ -161,8 +163,10 @@ def check_eligibility(
 ) -> Eligibility:
     """Whether `host_invoice` can be financed now for `amount` cents (default: its total)
     repaid on `to_repay_at` (default: its due date when Defacto accepts it), with every
-    reason it cannot and a quote. Reads the local mirror only; keep it fresh with
-    `refresh_borrower`, `refresh_credit_lines` or the syncs."""
+    reason it cannot and a quote. Reads the local mirror (keep it fresh with
+    `refresh_borrower`, `refresh_credit_lines` or the syncs) and Defacto's kept answers
+    about the seller and the buyer, asking Defacto only about a business it was never
+    asked about."""
     details = host_answers.invoice_details(host_invoice)
     borrower = borrower_for_seller(host_answers.invoice_seller(host_invoice))
     line = current_credit_line(borrower) if borrower is not None else None
@@ -174,6 +178,9 @@ def check_eligibility(
     elif timezone.is_naive(to_repay_at):
         to_repay_at = timezone.make_aware(to_repay_at)
     reasons = borrower_reasons(borrower, line)
+    if borrower is not None and not reasons:
+        # Asked only of a seller who could borrow: Defacto's word on it and the buyer.
+        reasons += defacto_reasons(borrower, details.buyer)
     mirror = invoice_mirror(host_answers.invoice_key(host_invoice))
     loan = holding_loan(mirror)
     if loan is not None:

@@ -42,6 +42,7 @@ from example_project.marketplace.demo_data import (
     ADMIN_USERNAME,
     DEMO_SELLERS,
     SELLER_PASSWORD,
+    refuse_demo_buyers,
 )
 from example_project.marketplace.journey import Journey
 
@@ -196,6 +197,8 @@ class Command(BaseCommand):
                     f"Webhooks: Defacto notifies "
                     f"{masked_url(str(subscription.subscription.get('to_url')))}"
                 )
+                refused = ", ".join(refuse_demo_buyers(client))
+                self.stdout.write(f"Defacto does not finance invoices to: {refused}")
                 result = Journey(client, control, self.stdout.write).run()
         except (DefactoError, DefactoServiceError) as exc:
             raise CommandError(f"Defacto refused a step: {exc}") from exc
