@@ -162,6 +162,12 @@ class MarketplaceAdapter:
         `preferred_language`; "" writes it in the site's language."""
         return self.seller_profile(seller).preferred_language
 
+    def financial_product(self, seller: Any, invoice: Any, products: list[Any]) -> Any | None:
+        """Which of the seller's financial products finances `invoice`, for a seller with
+        several (`products`: `FinancialProduct`s a loan can be asked under now); None lets
+        `DEFACTO["FINANCIAL_PRODUCT"]`, else the seller, choose."""
+        return None
+
     def seller_key(self, seller: Any) -> str:
         """A stable string naming the seller; stored on the Borrower."""
         return model_key(seller)

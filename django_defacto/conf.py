@@ -46,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     # Defacto's answers about a seller's and a buyer's eligibility are asked again, in the
     # background, once older than this.
     "ELIGIBILITY_CACHE_SECONDS": 6 * 3600,
+    # For sellers with several financial products: the one loans use (its id, name or
+    # product type) unless the adapter chooses; empty lets the seller choose.
+    "FINANCIAL_PRODUCT": "",
     "LANGUAGE": "",
     # Admin actions over more selected rows than this run in a Celery task.
     "ADMIN_BACKGROUND_THRESHOLD": 20,
@@ -103,6 +106,7 @@ class DefactoSettings:
     wait_for_ready: bool = False
     terms_urls: dict[str, Any] = field(default_factory=dict)
     eligibility_cache_seconds: int = 6 * 3600
+    financial_product: str = ""
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -149,6 +153,7 @@ def defacto_settings() -> DefactoSettings:
         wait_for_ready=bool(merged["WAIT_FOR_READY"]),
         terms_urls=dict(merged["TERMS_URLS"] or {}),
         eligibility_cache_seconds=int(merged["ELIGIBILITY_CACHE_SECONDS"]),
+        financial_product=str(merged["FINANCIAL_PRODUCT"] or ""),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

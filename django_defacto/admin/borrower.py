@@ -177,6 +177,7 @@ class BorrowerAdmin(MirrorAdmin):
                     "enrollment_error",
                     "information_needed",
                     "repayment",
+                    "products",
                     "contract",
                     "synced_at",
                 )
@@ -219,6 +220,12 @@ class BorrowerAdmin(MirrorAdmin):
             method = f"{method} ({borrower.repayment_account_end})"
         url = reverse(f"admin:{REPAYMENT_URL_NAME}", args=[borrower.pk])
         return format_html('{} <a href="{}">{}</a>', method, url, gettext("Change"))
+
+    @admin.display(description=_("financial products"))
+    def products(self, borrower: Borrower) -> str:
+        """The products the seller borrows under, as Defacto last listed them."""
+        listed = borrower_services.financial_products(borrower)
+        return ", ".join(product.name for product in listed) or "-"
 
     @admin.display(description=_("information needed"))
     def information_needed(self, borrower: Borrower) -> str:

@@ -185,6 +185,21 @@ class LoanRequestSerializer(OfferQuerySerializer):
         default=False,
         help_text=_("The seller agrees to the loan's terms (the offer's consent_text)."),
     )
+    financial_product = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=64,
+        help_text=_(
+            "The id of one of the offer's financial_products, when it lists several: how "
+            "the invoice is financed."
+        ),
+    )
+
+
+class FinancialProductSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    installment_types = serializers.ListField(child=serializers.CharField())
 
 
 class RepaymentDateSerializer(serializers.Serializer):
@@ -344,6 +359,13 @@ class OfferSerializer(serializers.Serializer):
     loan = LoanSerializer(allow_null=True)
     auto_validate = serializers.BooleanField()
     consent_text = serializers.SerializerMethodField()
+    financial_products = FinancialProductSerializer(
+        many=True,
+        help_text=_(
+            "When the seller has several financial products: the ones to choose from, "
+            "one of which the loan request names (financial_product)."
+        ),
+    )
 
     @extend_schema_field(REASONS)
     def get_reasons(self, offer: Offer) -> list[dict[str, str]]:

@@ -283,6 +283,7 @@ class LoanListView(SellerView):
             data["invoice"],
             idempotency_key=key,
             requested_by=request.user,
+            financial_product=data.get("financial_product") or "",
             **body.options(),
         )
         if outcome.loan.status == LoanStatus.REQUEST_FAILED:

@@ -59,6 +59,15 @@ class Borrower(MirroredModel):
         blank=True,
         help_text=_("The last four characters of the account repayments come from or go to."),
     )
+    financial_products = models.JSONField(
+        _("financial products"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "The products the seller borrows under, as Defacto last listed them (id, name, "
+            "type, whether a loan can be asked for, the installment plans offered)."
+        ),
+    )
     missing_information = models.JSONField(
         _("information needed"),
         default=list,

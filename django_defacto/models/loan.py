@@ -139,6 +139,12 @@ class Loan(MirroredModel):
     idempotency_key = models.CharField(
         _("idempotency key"), max_length=255, blank=True, default="", editable=False
     )
+    financial_product_id = models.CharField(
+        _("financial product"),
+        max_length=64,
+        blank=True,
+        help_text=_("Defacto's id of the seller's financial product the loan uses."),
+    )
     # What that request asked (invoice, amount, repayment date), hashed: the same key sent
     # with a different request is refused instead of answered with this loan.
     idempotency_fingerprint = models.CharField(
@@ -234,6 +240,8 @@ class Loan(MirroredModel):
             "repayment_references": list(payload.get("repayment_to_references") or []),
             "repaid_amount": cents(payload.get("repaid_amount")) or 0,
             "borrower_identifier": text(nested(payload, "borrower", "identifier")),
+            # Kept when a payload leaves it out.
+            "financial_product_id": payload.get("borrower_financial_product_id") or None,
         }
         return {key: value for key, value in columns.items() if value is not None}
 

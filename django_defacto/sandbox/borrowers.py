@@ -98,7 +98,51 @@ def open_credit_line(world: SandboxWorld, borrower_id: str) -> None:
     )
 
 
-def render_financial_product(world: SandboxWorld, borrower: dict[str, Any]) -> dict[str, Any]:
+# The product every borrower gets at enrolment: invoice financing, repaid in one go or in
+# installments.
+FIRST_PRODUCT = {
+    "name": "Invoice financing",
+    "product_type": "INVOICE_BASED_FINANCING",
+    "installment_types": ["IN_FINE", "INSTALLMENTS"],
+}
+
+
+def financial_products_of(borrower: dict[str, Any]) -> list[dict[str, Any]]:
+    """The borrower's financial products: the one made at enrolment, then those added
+    with the sandbox control `POST /_sandbox/financial-products`."""
+    first = {"id": borrower["_financial_product_id"], **FIRST_PRODUCT}
+    return [first, *borrower.get("_more_products", [])]
+
+
+def add_financial_product(
+    world: SandboxWorld, borrower_id: str, name: str, installment_types: list[str]
+) -> dict[str, Any]:
+    """Give a borrower one more financial product (Defacto's sandbox has no such call:
+    several products are rare, and set up by Defacto's team)."""
+    borrower = get_borrower_or_404(world, borrower_id)
+    product = {
+        "id": world.new_id(),
+        "name": name,
+        "product_type": "INVOICE_BASED_FINANCING",
+        "installment_types": list(installment_types),
+    }
+    borrower.setdefault("_more_products", []).append(product)
+    world.touch()
+    world.emit(
+        "borrower_financial_product",
+        "BorrowerFinancialProductCreated",
+        "READY",
+        "CREATE",
+        lambda: render_financial_product(world, borrower, product),
+    )
+    return render_financial_product(world, borrower, product)
+
+
+def render_financial_product(
+    world: SandboxWorld, borrower: dict[str, Any], product: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A borrower's product as Defacto shows it; its balances are the credit line's."""
+    product = product or financial_products_of(borrower)[0]
     credit_line = credit_line_of(world, borrower["id"])
     amounts = balances(world, borrower["id"])
     if borrower["status"] == "DEACTIVATED":
@@ -113,7 +157,7 @@ def render_financial_product(world: SandboxWorld, borrower: dict[str, Any]) -> d
         status = "READY"
     usable = status == "READY" and credit_line is not None and not is_expired(world, credit_line)
     return {
-        "id": borrower["_financial_product_id"],
+        "id": product["id"],
         "borrower_id": borrower["id"],
         "status": status,
         "status_reason": NOT_ELIGIBLE_REASON if status == "BLOCKED" else None,
@@ -125,9 +169,11 @@ def render_financial_product(world: SandboxWorld, borrower: dict[str, Any]) -> d
         "amount_outstanding": amounts["outstanding"],
         "unlock_loan_request_link": None,
         "financial_product": {
-            "name": "Invoice financing",
-            "product_type": "INVOICE_BASED_FINANCING",
-            "configuration": {},
+            "name": product["name"],
+            "product_type": product["product_type"],
+            "configuration": {
+                "installments": {"available_types": list(product["installment_types"])}
+            },
         },
     }
 
@@ -345,4 +391,8 @@ def list_financial_products(
     world: SandboxWorld, request: SandboxRequest, body: Any, borrower_id: str
 ) -> SandboxResponse:
     borrower = get_borrower_or_404(world, borrower_id)
-    return SandboxResponse(200, single_page([render_financial_product(world, borrower)]))
+    products = [
+        render_financial_product(world, borrower, product)
+        for product in financial_products_of(borrower)
+    ]
+    return SandboxResponse(200, single_page(products))

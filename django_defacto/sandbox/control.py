@@ -37,6 +37,17 @@ class SandboxControl:
         answer = self._call("POST", "clock", {"advance_seconds": seconds})
         return datetime.fromisoformat(answer["now"])
 
+    def add_financial_product(
+        self, borrower_id: str, name: str, installment_types: tuple[str, ...] = ("IN_FINE",)
+    ) -> dict[str, Any]:
+        """Give a borrower one more financial product (sharing its credit line); its loans
+        must then name the product they use. Returns the product as Defacto shows it."""
+        return self._call(
+            "POST",
+            "financial-products",
+            {"borrower_id": borrower_id, "name": name, "installment_types": installment_types},
+        )
+
     def add_fault(self, kind: str, **options: Any) -> dict[str, Any]:
         """Add a fault: `rate=` or `next=`, optional `path=`, `method=`, `seconds=`."""
         return self._call("POST", "faults", {"kind": kind, **options})

@@ -241,11 +241,30 @@ class SandboxEngine:
             return SandboxResponse(200, {"reset": True})
         if action == ("GET", "/_sandbox/state"):
             return SandboxResponse(200, {"now": to_iso(self.now()), "counts": self.counts()})
+        if action == ("POST", "/_sandbox/financial-products"):
+            return self._add_financial_product(request)
         if request.method == "GET" and request.path.startswith(CONTRACTS_PREFIX):
             return self._contract(request)
         raise ApiProblem(
             404, "Not Found", f"No sandbox control at {request.method} {request.path}."
         )
+
+    def _add_financial_product(self, request: SandboxRequest) -> SandboxResponse:
+        """`{"borrower_id", "name", "installment_types"?}`: one more product for the
+        borrower, sharing its credit line."""
+        try:
+            body = request.json() or {}
+        except (ValueError, UnicodeDecodeError):
+            raise ApiProblem(400, "Bad Request", "The request body is not valid JSON.") from None
+        if not isinstance(body, dict) or not body.get("borrower_id") or not body.get("name"):
+            raise ApiProblem(400, "Bad Request", "Give borrower_id and name.")
+        types = body.get("installment_types") or ["IN_FINE"]
+        if not set(types) <= {"IN_FINE", "INSTALLMENTS"}:
+            raise ApiProblem(400, "Bad Request", "installment_types: IN_FINE, INSTALLMENTS.")
+        product = borrowers.add_financial_product(
+            self._world, str(body["borrower_id"]), str(body["name"]), list(types)
+        )
+        return SandboxResponse(201, product)
 
     def _contract(self, request: SandboxRequest) -> SandboxResponse:
         """A borrower's contract, as the link in its payload (`contract_s3_url`) serves it

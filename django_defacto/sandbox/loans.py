@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from . import loan_lifecycle as lifecycle
-from .borrowers import borrower_by_identifier
+from .borrowers import borrower_by_identifier, financial_products_of
 from .clock import parse_datetime, to_iso
 from .context import MAX_SYNC_DECISION_DELAY, SandboxWorld, bad_request, not_found
 from .credit_lines import (
@@ -105,6 +105,38 @@ def _resolve_borrower(world: SandboxWorld, body: dict[str, Any]) -> dict[str, An
     return borrower
 
 
+def _resolve_product(
+    borrower: dict[str, Any] | None, body: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The financial product the loan uses: the one named, else the borrower's only one;
+    Defacto requires the choice from a borrower that has several."""
+    if borrower is None:
+        return None
+    products = financial_products_of(borrower)
+    wanted = body.get("borrower_financial_product_id")
+    if wanted:
+        product = next((item for item in products if item["id"] == wanted), None)
+        if product is None:
+            raise bad_request(
+                "Unknown financial product",
+                f"The borrower has no financial product {wanted}.",
+            )
+    elif len(products) > 1:
+        raise bad_request(
+            "Financial product required",
+            "The borrower has several financial products: set borrower_financial_product_id.",
+        )
+    else:
+        product = products[0]
+    plan = body.get("installment_plan_type") or "IN_FINE"
+    if plan not in product["installment_types"]:
+        raise bad_request(
+            "Installment plan not available",
+            f"The financial product {product['name']} does not offer {plan} loans.",
+        )
+    return product
+
+
 def _resolve_invoice_ids(world: SandboxWorld, body: dict[str, Any]) -> list[str]:
     invoice_ids = list(body.get("invoice_ids") or [])
     if invoice_ids and body.get("invoices"):
@@ -150,6 +182,7 @@ def request_loan(
     check_repayment_date(to_pay_at, to_repay_at)
     _check_installments(body, to_repay_at)
     borrower = _resolve_borrower(world, body)
+    product = _resolve_product(borrower, body)
     invoice_ids = _resolve_invoice_ids(world, body)
     borrower_id = borrower["id"] if borrower else lifecycle.PLATFORM_BORROWER_ID
     borrower_business = light_business(borrower) if borrower else dict(PLATFORM_BUSINESS)
@@ -176,7 +209,7 @@ def request_loan(
             if holder
             else dict(borrower_business)
         ),
-        "borrower_financial_product_id": borrower["_financial_product_id"] if borrower else None,
+        "borrower_financial_product_id": product["id"] if product else None,
         "guarantor": None,
         "loan_type": body.get("loan_type") or "INVOICE_BASED_FINANCING",
         "invoice_ids": invoice_ids,

@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 
 from ..conf import defacto_settings, get_adapter
 from ..presentation import consent_text
+from ..services.borrowers.financial_products import products_to_choose_from
 from ..services.loans import check_eligibility
 from ..support.formatting import iso_day, money
 
@@ -130,6 +131,7 @@ def cash_in_now_button(context: template.Context, invoice: Any) -> dict[str, Any
         "earliest_repay_at": _day(quote_.earliest_repay_at) if quote_ else "",
         "latest_repay_at": _day(quote_.latest_repay_at) if quote_ else "",
         "consent_text": consent_text(details.number, quote_, auto_validate=options.auto_validate),
+        "financial_products": products_to_choose_from(eligibility.borrower),
         "strings": json.dumps(script_strings(), ensure_ascii=False),
     }
 

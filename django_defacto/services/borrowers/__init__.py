@@ -1,7 +1,7 @@
 """Sellers as Defacto borrowers: enrolment and the terms (`enrolment`, with the body
-Defacto is sent in `wire`), credit lines
-(`credit_lines`), and the seller's financing status with what still stands between the
-seller and "Cash in now" (`status`)."""
+Defacto is sent in `wire`), credit lines (`credit_lines`), financial products
+(`financial_products`), and the seller's financing status with what still stands
+between the seller and "Cash in now" (`status`)."""
 
 from .contract import contract_link
 from .credit_lines import (
@@ -17,6 +17,12 @@ from .enrolment import (
     enroll_seller,
     record_terms_acceptance,
     refresh_borrower,
+)
+from .financial_products import (
+    FinancialProduct,
+    financial_products,
+    products_to_choose_from,
+    refresh_financial_products,
 )
 from .information import give_information, information_problems
 from .repayment import RepaymentMethod, choose_repayment_method, repayment_methods
@@ -38,6 +44,7 @@ __all__ = [
     "IDENTIFIER_TYPES",
     "MISSING_ITEMS",
     "NOT_ENROLLED",
+    "FinancialProduct",
     "Financing",
     "Reason",
     "RepaymentMethod",
@@ -52,15 +59,18 @@ __all__ = [
     "enroll_borrower",
     "enroll_seller",
     "enroll_with_terms",
+    "financial_products",
     "financing_for_seller",
     "give_information",
     "information_needed",
     "information_problems",
     "missing_items",
+    "products_to_choose_from",
     "record_terms_acceptance",
     "refresh_borrower",
     "refresh_borrower_and_credit_lines",
     "refresh_credit_lines",
+    "refresh_financial_products",
     "repayment_methods",
     "supplied_information",
     "terms_url",

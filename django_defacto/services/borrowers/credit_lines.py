@@ -12,6 +12,7 @@ from ...support.paging import DEFACTO_PAGE_SIZE
 from ..client_errors import defacto_call
 from ..mirror.apply import apply_credit_line_page
 from .enrolment import refresh_borrower
+from .financial_products import refresh_financial_products
 
 
 def credit_lines_of(borrower: Borrower) -> QuerySet[CreditLine]:
@@ -46,7 +47,9 @@ def current_credit_line(borrower: Borrower) -> CreditLine | None:
 
 
 def refresh_borrower_and_credit_lines(borrower: Borrower) -> Borrower:
-    """The borrower's status and its credit lines, as Defacto has them now."""
+    """The borrower's status, its credit lines and financial products, as Defacto has
+    them now."""
     borrower = refresh_borrower(borrower)
     refresh_credit_lines(borrower)
+    refresh_financial_products(borrower)
     return borrower

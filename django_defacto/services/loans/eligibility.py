@@ -24,6 +24,7 @@ from ...support.formatting import money
 from .. import host_answers
 from ..borrowers.credit_lines import current_credit_line
 from ..borrowers.enrolment import borrower_for_seller
+from ..borrowers.financial_products import FinancialProduct, products_to_choose_from
 from ..borrowers.status import Reason, borrower_reasons
 from .defacto_eligibility import defacto_reasons
 from .terms import (
@@ -234,6 +235,8 @@ class Offer:
     invoice_number: str
     eligibility: Eligibility
     auto_validate: bool
+    # The seller's products to choose from, when it has several (else none).
+    financial_products: list[FinancialProduct] = field(default_factory=list)
 
     @property
     def loan(self) -> Loan | None:
@@ -250,4 +253,5 @@ def offer_for_invoice(
         invoice_number=host_answers.invoice_details(host_invoice).number,
         eligibility=eligibility,
         auto_validate=defacto_settings().auto_validate,
+        financial_products=products_to_choose_from(eligibility.borrower),
     )

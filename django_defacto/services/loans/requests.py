@@ -61,6 +61,7 @@ from ..poll_intervals import next_check_at
 from ..seller_scope import seller_invoice
 from .eligibility import Eligibility, check_eligibility
 from .idempotency import replayed_loan, request_fingerprint
+from .products import loan_product
 from .wire import loan_request_body
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def _record_request(
     auto_validate: bool,
     idempotency_key: str = "",
     idempotency_fingerprint: str = "",
+    financial_product_id: str = "",
 ) -> Loan:
     quote = eligibility.quote
     borrower = eligibility.borrower
@@ -147,6 +149,7 @@ def _record_request(
                 to_repay_at=quote.to_repay_at,
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=idempotency_fingerprint,
+                financial_product_id=financial_product_id,
             )
             send_on_commit(signals.loan_requested, Loan, loan=loan)
     except IntegrityError as error:
@@ -236,6 +239,7 @@ def cash_in_now(
     wait_for_validation: bool | None = None,
     idempotency_key: str = "",
     idempotency_fingerprint: str = "",
+    financial_product: str = "",
 ) -> Loan:
     """Request a loan on `host_invoice` and return it as Defacto answered: TO_VALIDATE
     (approved, awaiting consent), VALIDATED or further, DECLINED (`denial_reason`),
@@ -247,11 +251,22 @@ def cash_in_now(
     `auto_validate` and `wait_for_validation` default to the `DEFACTO` settings.
     `idempotency_key` is stored on the loan, unique per borrower, with the
     `idempotency_fingerprint` of the request it names (see `idempotency`).
+    `financial_product` is the id of the seller's product to use, when the seller has
+    several (see `borrowers.financial_products`).
     The adapter is asked about the invoice, and the borrower read, once for the call.
     """
     eligibility = check_eligibility(host_invoice, amount=amount, to_repay_at=to_repay_at)
     if not eligibility.eligible:
         raise not_eligible_error(eligibility.reasons)
+    assert eligibility.borrower is not None  # an eligible invoice has one
+    product_id, reasons = loan_product(
+        eligibility.borrower,
+        host_answers.invoice_seller(host_invoice),
+        host_invoice,
+        financial_product,
+    )
+    if reasons:
+        raise not_eligible_error(reasons)
     options = defacto_settings()
     loan = _record_request(
         host_invoice,
@@ -263,6 +278,7 @@ def cash_in_now(
         auto_validate=options.auto_validate if auto_validate is None else auto_validate,
         idempotency_key=idempotency_key,
         idempotency_fingerprint=idempotency_fingerprint,
+        financial_product_id=product_id,
     )
     try:
         body = loan_request_body(loan, host_invoice, timezone.now())
@@ -291,6 +307,7 @@ def request_loan(
     requested_by: Any = None,
     amount: int | None = None,
     to_repay_at: datetime | None = None,
+    financial_product: str = "",
 ) -> LoanRequest:
     """Cash in now on the seller's invoice `invoice_ref`, once per `idempotency_key`.
 
@@ -312,6 +329,7 @@ def request_loan(
             to_repay_at=to_repay_at,
             idempotency_key=idempotency_key,
             idempotency_fingerprint=fingerprint,
+            financial_product=financial_product,
         )
     except (InvoiceNotFound, NotEligible):
         # A key that made a loan meets the unique constraint on the loan's insert (or the

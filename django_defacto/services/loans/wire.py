@@ -108,6 +108,8 @@ def loan_request_body(loan: Loan, host_invoice: Any | None, to_pay_at: datetime)
     }
     if loan.borrower_identifier:
         body["borrower"] = {"identifier": loan.borrower_identifier}
+    if loan.financial_product_id:
+        body["borrower_financial_product_id"] = loan.financial_product_id
     if invoice is not None and invoice.defacto_id:
         body["invoice_ids"] = [invoice.defacto_id]
     elif host_invoice is not None and invoice is not None:

@@ -27,6 +27,7 @@ from ...support.paging import DEFACTO_PAGE_SIZE
 from .. import mirror
 from ..borrowers.credit_lines import refresh_credit_lines
 from ..borrowers.enrolment import refresh_borrower
+from ..borrowers.financial_products import refresh_financial_products
 from ..client_errors import defacto_call
 from ..loans.actions import refresh_loan
 
@@ -106,6 +107,7 @@ def _process_borrower(event: WebhookEvent) -> None:
     borrower = refresh_borrower(borrower)
     if event.event_type.startswith("BorrowerFinancialProduct"):
         refresh_credit_lines(borrower)
+        refresh_financial_products(borrower)
 
 
 def borrowers_awaiting_credit_line() -> list[Borrower]:

@@ -70,6 +70,8 @@
     this.repayOn = root.querySelector("[data-defacto-repay-on]");
     this.consentText = root.querySelector("[data-defacto-consent-text]");
     this.consent = root.querySelector("[data-defacto-consent]");
+    // Only for a seller with several financial products: which one finances the invoice.
+    this.product = root.querySelector("[data-defacto-product]");
     this.confirm = root.querySelector("[data-defacto-confirm]");
     this.status = root.querySelector("[data-defacto-status]");
     this.validate = root.querySelector("[data-defacto-validate]");
@@ -95,6 +97,11 @@
     this.closeButton.addEventListener("click", function () {
       self.close();
     });
+    if (this.product) {
+      this.product.addEventListener("change", function () {
+        self.updateConfirm();
+      });
+    }
     this.consent.addEventListener("change", function () {
       self.updateConfirm();
     });
@@ -206,7 +213,8 @@
   };
 
   CashInNow.prototype.updateConfirm = function () {
-    this.confirm.disabled = this.busy || !this.offerOk || !this.consent.checked;
+    var productChosen = !this.product || this.product.value !== "";
+    this.confirm.disabled = this.busy || !this.offerOk || !this.consent.checked || !productChosen;
   };
 
   CashInNow.prototype.csrfToken = function () {
@@ -315,7 +323,7 @@
 
   CashInNow.prototype.request = function () {
     var self = this;
-    if (this.busy || this.loan || !this.consent.checked) {
+    if (this.busy || this.loan || !this.consent.checked || (this.product && !this.product.value)) {
       return;
     }
     this.busy = true;
@@ -324,6 +332,9 @@
     var body = { invoice: this.root.getAttribute("data-invoice-ref"), accept_terms: true };
     if (this.repayOn.value) {
       body.to_repay_at = this.repayOn.value;
+    }
+    if (this.product) {
+      body.financial_product = this.product.value;
     }
     this.call("POST", this.root.getAttribute("data-loans-url"), body, {
       "Idempotency-Key": this.key,
