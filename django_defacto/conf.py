@@ -49,6 +49,8 @@ DEFAULTS: dict[str, Any] = {
     # For sellers with several financial products: the one loans use (its id, name or
     # product type) unless the adapter chooses; empty lets the seller choose.
     "FINANCIAL_PRODUCT": "",
+    # No new "Cash in now" for a seller while one of its loans is overdue.
+    "PAUSE_OFFERS_WHEN_OVERDUE": True,
     "LANGUAGE": "",
     # Admin actions over more selected rows than this run in a Celery task.
     "ADMIN_BACKGROUND_THRESHOLD": 20,
@@ -107,6 +109,7 @@ class DefactoSettings:
     terms_urls: dict[str, Any] = field(default_factory=dict)
     eligibility_cache_seconds: int = 6 * 3600
     financial_product: str = ""
+    pause_offers_when_overdue: bool = True
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -154,6 +157,7 @@ def defacto_settings() -> DefactoSettings:
         terms_urls=dict(merged["TERMS_URLS"] or {}),
         eligibility_cache_seconds=int(merged["ELIGIBILITY_CACHE_SECONDS"]),
         financial_product=str(merged["FINANCIAL_PRODUCT"] or ""),
+        pause_offers_when_overdue=bool(merged["PAUSE_OFFERS_WHEN_OVERDUE"]),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

@@ -35,6 +35,8 @@ def beat_schedule(*, prefix: str = "django_defacto.") -> dict[str, dict[str, Any
       worker (the broker was down when they came);
     - `reconcile_loans` daily at 04:30: every loan still moving checked against Defacto;
     - `refresh_credit_lines` daily at 05:00: credit lines of every enrolled borrower;
+    - `sweep_overdue_loans` hourly: loans still unpaid after their repayment day, and
+      overdue notices not sent yet;
     - `sync_monthly_bills` daily at 06:00: does its work on `BILLS_SYNC_DAY` only;
     - `purge_webhook_events` daily at 03:30: processed notifications past retention.
 
@@ -46,6 +48,7 @@ def beat_schedule(*, prefix: str = "django_defacto.") -> dict[str, dict[str, Any
         "sweep_stored_webhook_events": (SWEEP_EVERY, int(SWEEP_EVERY.total_seconds())),
         "reconcile_loans": (crontab(hour=4, minute=30), 6 * HOUR),
         "refresh_credit_lines": (crontab(hour=5, minute=0), 6 * HOUR),
+        "sweep_overdue_loans": (crontab(minute=15), HOUR),
         "sync_monthly_bills": (crontab(hour=6, minute=0), 6 * HOUR),
         "purge_webhook_events": (crontab(hour=3, minute=30), 6 * HOUR),
     }

@@ -12,6 +12,7 @@ loan_approved = Signal()  # loan (Defacto said yes: TO_VALIDATE or further)
 loan_declined = Signal()  # loan (with loan.denial_reason)
 loan_disbursed = Signal()  # loan (the seller has the money: TO_REPAY)
 loan_closed = Signal()  # loan
+loan_overdue = Signal()  # loan (still unpaid after its repayment date; sent once)
 # A decision that came after the seller's request returned was sent to the seller
 # (through the adapter's `notify_seller`).
 seller_notified = Signal()  # loan, seller, notification

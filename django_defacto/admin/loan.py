@@ -13,13 +13,14 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Loan, LoanEvent, Payment
 from ..services import loans as loan_services
 from ..services.loans import denial_reasons
-from ..support.formatting import money
+from ..services.loans.overdue import OVERDUE_STATUSES
+from ..support.formatting import day_of, money
 from ..tasks.bulk_actions import (
     cancel_loans,
     change_repayment_dates,
@@ -170,6 +171,21 @@ class PaymentInline(MirrorInline):
         return money(payment.amount, payment.currency)
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    """Loans still unpaid after their repayment day."""
+
+    title = _("overdue")
+    parameter_name = "overdue"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", gettext("Yes"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.filter(overdue_since__isnull=False, status__in=OVERDUE_STATUSES)
+        return queryset
+
+
 @admin.register(Loan)
 class LoanAdmin(MirrorAdmin):
     list_display = (
@@ -181,10 +197,12 @@ class LoanAdmin(MirrorAdmin):
         "requested_at",
         "decided_at",
         "denial_reason_in_words",
+        "overdue_for",
         "outcome_marker",
     )
     list_select_related = ("borrower", "invoice")
     list_filter = (
+        OverdueFilter,
         "status",
         ("borrower", admin.RelatedOnlyFieldListFilter),
         "requested_at",
@@ -251,7 +269,15 @@ class LoanAdmin(MirrorAdmin):
         ),
         (
             _("Repayment"),
-            {"fields": ("repayment_iban", "repayment_references", "repaid_display")},
+            {
+                "fields": (
+                    "repayment_iban",
+                    "repayment_references",
+                    "repaid_display",
+                    "overdue_since",
+                    "overdue_for",
+                )
+            },
         ),
         (
             _("Follow-up"),
@@ -301,6 +327,14 @@ class LoanAdmin(MirrorAdmin):
     @admin.display(description=_("invoice"), ordering="invoice__invoice_number")
     def invoice_number(self, loan: Loan) -> str:
         return str(loan.invoice) if loan.invoice else ""
+
+    @admin.display(description=_("overdue"), ordering="overdue_since")
+    def overdue_for(self, loan: Loan) -> str:
+        """How long the loan has been unpaid past its repayment day."""
+        if loan.overdue_since is None or loan.status not in OVERDUE_STATUSES:
+            return ""
+        days = (timezone.localdate() - (day_of(loan.to_repay_at) or timezone.localdate())).days
+        return ngettext("%(days)d day late", "%(days)d days late", days) % {"days": days}
 
     @admin.display(description=_("denial reason in words"))
     def denial_reason_in_words(self, loan: Loan) -> str:

@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from ..adapter import Address, Person
-from ..models import BillStatus, LoanStatus, RepaymentKind
+from ..models import BillStatus, Loan, LoanStatus, RepaymentKind
 from ..presentation import (
     LOAN_STAGES,
     financing_status_label,
@@ -27,6 +27,7 @@ from ..presentation import (
 from ..services.borrowers import Financing, SuppliedInformation
 from ..services.loans import Offer
 from ..services.loans.denial_reasons import loan_denial_text
+from ..services.loans.overdue import OVERDUE_STATUSES
 from ..support.formatting import iso_day, moment_of
 
 # Far beyond any invoice, and within a 64-bit column: larger numbers are typos.
@@ -301,7 +302,19 @@ class LoanSerializer(serializers.Serializer):
     can_validate = serializers.SerializerMethodField()
     can_cancel = serializers.SerializerMethodField()
     repayment = serializers.SerializerMethodField()
+    overdue_since = serializers.SerializerMethodField(
+        help_text=_(
+            "When the loan was found unpaid after its repayment day (interest keeps "
+            "accruing); null while it is not overdue."
+        )
+    )
     events = LoanEventSerializer(many=True, source="events.all")
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_overdue_since(self, loan: Loan) -> str | None:
+        if loan.overdue_since is None or loan.status not in OVERDUE_STATUSES:
+            return None
+        return serializers.DateTimeField().to_representation(loan.overdue_since)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_invoice(self, loan: Any) -> str | None:

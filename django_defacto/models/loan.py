@@ -139,6 +139,15 @@ class Loan(MirroredModel):
     idempotency_key = models.CharField(
         _("idempotency key"), max_length=255, blank=True, default="", editable=False
     )
+    overdue_since = models.DateTimeField(
+        _("overdue since"),
+        null=True,
+        blank=True,
+        help_text=_("When the loan was found still unpaid after its repayment date."),
+    )
+    # When the seller and the staff were told it is overdue (each once).
+    overdue_seller_told_at = models.DateTimeField(null=True, blank=True, editable=False)
+    overdue_staff_told_at = models.DateTimeField(null=True, blank=True, editable=False)
     financial_product_id = models.CharField(
         _("financial product"),
         max_length=64,
@@ -244,6 +253,18 @@ class Loan(MirroredModel):
             "financial_product_id": payload.get("borrower_financial_product_id") or None,
         }
         return {key: value for key, value in columns.items() if value is not None}
+
+
+def overdue_loan_exists() -> models.Exists:
+    """For a query of borrowers: whether one of the borrower's loans is overdue and still
+    to repay (`annotate(has_overdue_loan=overdue_loan_exists())`)."""
+    return models.Exists(
+        Loan.objects.filter(
+            borrower=models.OuterRef("pk"),
+            overdue_since__isnull=False,
+            status__in=[LoanStatus.TO_REPAY, LoanStatus.TO_REPAY_FEES],
+        )
+    )
 
 
 class LoanEvent(models.Model):

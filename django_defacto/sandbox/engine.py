@@ -39,6 +39,7 @@ TRANSITIONS: dict[str, Callable[[SandboxWorld, str], None]] = {
     "initiate_loan": loan_lifecycle.initiate,
     "disburse_loan": loan_lifecycle.disburse,
     "repay_loan": loan_lifecycle.repay,
+    "overdue_loan": loan_lifecycle.overdue,
     "monthly_billing": billing.run_monthly_billing,
 }
 

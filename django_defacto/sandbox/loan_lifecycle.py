@@ -6,10 +6,12 @@ line's balances in step. Later steps are scheduled transitions so sandbox time d
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from .borrowers import COUNTERPARTY_NOT_ELIGIBLE_REASON, is_not_eligible
+from .clock import parse_datetime
 from .context import (
     DISBURSEMENT_DELAY,
     INITIATION_DELAY,
@@ -20,9 +22,11 @@ from .context import (
 from .credit_lines import balances, credit_line_of, is_expired, loan_change
 from .invoices import mark_invoices_paid
 from .payments import create_payment, set_payment_status
-from .scenarios import CANCEL, FAIL, REJECT, SUCCESS
+from .scenarios import CANCEL, FAIL, LATE, REJECT, SUCCESS
 
 PLATFORM_BORROWER_ID = "platform"
+# A loan of the LATE scenario still unpaid this long after its repayment date is overdue.
+OVERDUE_AFTER = timedelta(days=1)
 
 TRANSITION_NAMES = {
     "SUBMITTED": "SUBMIT",
@@ -213,8 +217,23 @@ def disburse(world: SandboxWorld, loan_id: str) -> None:
     loan["repayment_to_references"] = [f"DEFACTO {loan['id'][:8].upper()}"]
     record_account_event(world, loan, "LOAN_DISBURSEMENT_PAID", loan["amount"], None)
     record_status(world, loan, "TO_REPAY", {"payment_id": payment["id"]})
+    if loan["_scenario"] == LATE:
+        # Not repaid on its date: overdue a day later.
+        due = parse_datetime(loan["to_repay_at"]) + OVERDUE_AFTER
+        world.schedule(max((due - world.now()).total_seconds(), 0.0), "overdue_loan", loan["id"])
+        return
     delay = REPAYMENT_DELAY.get(loan["_scenario"], REPAYMENT_DELAY[SUCCESS])
     world.schedule(delay, "repay_loan", loan["id"])
+
+
+def overdue(world: SandboxWorld, loan_id: str) -> None:
+    """Transition: a loan still to repay a day after its repayment date is overdue
+    (`Loan.OVERDUE`; the status stays TO_REPAY)."""
+    loan = world.state.loans.get(loan_id)
+    if loan is None or loan["status"] not in ("TO_REPAY", "TO_REPAY_FEES"):
+        return
+    loan["_overdue_at"] = world.now_iso()
+    world.emit("loan", "Loan.OVERDUE", loan["status"], "OVERDUE", lambda: render_loan(loan))
 
 
 def repay(world: SandboxWorld, loan_id: str) -> None:

@@ -19,6 +19,10 @@ SUCCESS_ONE_DAY_LATER = "SUCCESS_ONE_DAY_LATER"
 REJECT = "REJECT"
 FAIL = "FAIL"
 CANCEL = "CANCEL"
+# Sandbox only (Defacto's sandbox has no such scenario): the loan is not repaid on its
+# repayment date; a day later Defacto notifies Loan.OVERDUE, and it stays TO_REPAY until
+# repaid early (`POST /repay/now`).
+LATE = "LATE"
 
 SANDBOX_BIC = "FK2FACTO"
 SANDBOX_BANK_CODE = "11111"
@@ -29,9 +33,11 @@ _SCENARIO_DIGITS = {
     REJECT: "3",
     FAIL: "4",
     CANCEL: "5",
+    LATE: "6",
 }
 _SCENARIOS_BY_DIGIT = {digit: name for name, digit in _SCENARIO_DIGITS.items()}
-SCENARIOS = tuple(_SCENARIO_DIGITS)
+# Defacto's own scenarios (its iban-generator takes these); LATE is this sandbox's.
+SCENARIOS = (SUCCESS, SUCCESS_ONE_DAY_LATER, REJECT, FAIL, CANCEL)
 
 
 def french_iban(bank: str, branch: str, account: str) -> str:
@@ -75,6 +81,7 @@ SCENARIO_IBANS = {
     FAIL: "FR1311111045594746737398900",
     REJECT: scenario_iban(REJECT, "36030182809"),
     CANCEL: scenario_iban(CANCEL, "36030182809"),
+    LATE: scenario_iban(LATE, "36030182809"),
 }
 
 

@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 from ..adapter import InvoiceDetails
 from ..conf import get_adapter
 from ..models import Borrower
+from ..models.loan import overdue_loan_exists
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,5 +83,11 @@ def borrower_for_seller(seller: Any) -> Borrower | None:
     """The seller's local borrower row (enrolled or not), or None."""
     key = get_adapter().seller_key(seller)
     return _answer(
-        ("borrower", key), seller, lambda: Borrower.objects.filter(seller_key=key).first()
+        ("borrower", key),
+        seller,
+        lambda: (
+            Borrower.objects.filter(seller_key=key)
+            .annotate(has_overdue_loan=overdue_loan_exists())
+            .first()
+        ),
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import shared_task
 
-from ..services.loans import denial_reasons, notifications
+from ..services.loans import denial_reasons, notifications, overdue
 
 
 @shared_task(
@@ -38,3 +38,10 @@ def fetch_denial_texts(loan_id: str) -> bool:
     """Keep Defacto's words for the denial reason of the declined loan `loan_id` on it
     (queued by the decline; the notifications sweep makes up for a lost one)."""
     return denial_reasons.fetch_denial_texts_of(loan_id)
+
+
+@shared_task(name="django_defacto.notify_overdue", acks_late=True)
+def notify_overdue(loan_id: str) -> dict[str, Any]:
+    """Tell the seller and the staff that loan `loan_id` is overdue, whoever was not told
+    yet (queued by the stamp; `sweep_overdue_loans` sends what this left unsent)."""
+    return dataclasses.asdict(overdue.notify_overdue(loan_id))

@@ -16,7 +16,7 @@ from typing import Any
 from celery import shared_task
 
 from ..services import sweeps
-from ..services.loans import polling
+from ..services.loans import overdue, polling
 from .locks import single_run
 
 logger = logging.getLogger("django_defacto.tasks")
@@ -85,3 +85,14 @@ def purge_webhook_events() -> dict[str, Any]:
         if not acquired:
             return SKIPPED
         return {"deleted": sweeps.purge_webhook_events()}
+
+
+@shared_task(name="django_defacto.sweep_overdue_loans", acks_late=True)
+def sweep_overdue_loans() -> dict[str, Any]:
+    """Stamp the loans Defacto still has unpaid after their repayment day, and send the
+    overdue notices still unsent."""
+    with single_run("sweep_overdue_loans", DAILY_LOCK_SECONDS) as acquired:
+        if not acquired:
+            return SKIPPED
+        report = overdue.sweep_overdue_loans()
+    return _as_dict(report)

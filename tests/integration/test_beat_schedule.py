@@ -30,6 +30,7 @@ PERIODIC = {
     "refresh_credit_lines",
     "sync_monthly_bills",
     "purge_webhook_events",
+    "sweep_overdue_loans",
 }
 
 
@@ -49,6 +50,8 @@ def test_the_schedule_runs_each_sweep_under_its_task_name():
         daily = schedule[f"django_defacto.{name}"]["schedule"]
         assert isinstance(daily, crontab) and daily.day_of_month == set(range(1, 32))
         assert len(daily.hour) == 1
+    hourly = schedule["django_defacto.sweep_overdue_loans"]["schedule"]
+    assert hourly == crontab(minute=15)
 
 
 def test_a_run_still_queued_when_the_next_is_due_expires():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django_defacto.sandbox.engine import SandboxEngine
 from tests.contract import NOTIFICATION_FIELDS
@@ -128,3 +128,35 @@ def test_webhook_subscriptions_can_be_listed_changed_and_deleted():
     assert problem["invalid_params"] == [
         {"name": "event_types", "reason": "Missing data for required field."}
     ]
+
+
+def test_a_late_loan_stays_to_repay_and_is_announced_overdue_a_day_after_its_date():
+    delivered: list[dict] = []
+    engine = SandboxEngine(seed=1, deliver=lambda url, body: delivered.append(body))
+    client = EngineClient(engine)
+    subscribe(client, "Loan.OVERDUE", "Loan.CLOSED")
+    borrower = client.ready_borrower()
+    now = engine.now()
+    late = client.request_loan(
+        borrower,
+        scenario="LATE",
+        auto_validate=True,
+        to_pay_at=now.isoformat(),
+        to_repay_at=(now + timedelta(days=30)).isoformat(),
+    )
+    repay_on = datetime.fromisoformat(late["to_repay_at"])
+
+    engine.advance_clock(3600)
+    assert client.loan(late["id"])["status"] == "TO_REPAY"
+    assert delivered == []
+    engine.advance_clock((repay_on - engine.now()).total_seconds() + 23 * 3600)
+    assert delivered == []  # the day after the date is not over
+
+    engine.advance_clock(2 * 3600)
+
+    [overdue] = delivered
+    assert overdue["event_type"] == "Loan.OVERDUE"
+    assert overdue["status"] == "TO_REPAY"
+    assert overdue["entity_state"]["id"] == late["id"]
+    assert set(overdue) == NOTIFICATION_FIELDS
+    assert client.loan(late["id"])["status"] == "TO_REPAY"

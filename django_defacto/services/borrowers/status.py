@@ -14,8 +14,10 @@ from django.utils.functional import Promise
 from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from ...conf import defacto_settings
 from ...exceptions import DefactoServiceError, EnrollmentIncomplete, InvalidSellerDetails
 from ...models import Borrower, CreditLine
+from ...models.loan import overdue_loan_exists
 from ...models.statuses import BORROWER_CAN_BORROW, BorrowerStatus
 from .credit_lines import credit_lines_of, current_credit_line, refresh_credit_lines
 from .enrolment import MISSING_ITEMS, borrower_for_seller, enroll_seller, refresh_borrower
@@ -67,6 +69,16 @@ class Financing:
         return not self.missing
 
 
+def has_overdue_loan(borrower: Borrower) -> bool:
+    """Whether one of the seller's loans is overdue and still to repay (read from the
+    borrower's query when it asked, else one query)."""
+    known = getattr(borrower, "has_overdue_loan", None)
+    if known is not None:
+        return bool(known)
+    overdue = Borrower.objects.annotate(has_overdue_loan=overdue_loan_exists())
+    return overdue.filter(pk=borrower.pk, has_overdue_loan=True).exists()
+
+
 def borrower_reasons(borrower: Borrower | None, line: CreditLine | None) -> list[Reason]:
     """What stands on the seller's side between an invoice and "Cash in now":
     enrolment, the terms, the account's status and a credit line still open."""
@@ -87,6 +99,13 @@ def borrower_reasons(borrower: Borrower | None, line: CreditLine | None) -> list
                     _("The seller's Defacto account is not ready to borrow (status: {status})."),
                     status=borrower.get_status_display() or borrower.status,
                 ),
+            )
+        )
+    if defacto_settings().pause_offers_when_overdue and has_overdue_loan(borrower):
+        reasons.append(
+            Reason(
+                "loan_overdue",
+                _("A loan is overdue: repay it to cash in invoices again."),
             )
         )
     if line is None:

@@ -30,6 +30,7 @@ from ..borrowers.enrolment import refresh_borrower
 from ..borrowers.financial_products import refresh_financial_products
 from ..client_errors import defacto_call
 from ..loans.actions import refresh_loan
+from ..loans.overdue import mark_overdue
 
 logger = logging.getLogger("django_defacto.webhooks")
 
@@ -53,6 +54,7 @@ HANDLED_EVENT_TYPES: tuple[str, ...] = (
     "Loan.DELETED",
     "Loan.INITIATED",
     "Loan.ISSUE_DETECTED",
+    "Loan.OVERDUE",
     "Loan.PENDING_VALIDATION",
     "Loan.SCHEDULED",
     "Loan.SUBMITTED",
@@ -79,13 +81,16 @@ def _entity_state(event: WebhookEvent) -> dict[str, Any]:
 def _process_loan(event: WebhookEvent) -> None:
     loan = Loan.objects.filter(defacto_id=event.entity_id).first()
     if loan is not None:
-        refresh_loan(loan)
-        return
-    # Not mirrored yet: a request whose answer is still on its way (its metadata key
-    # links it) or a loan made elsewhere on the account.
-    with defacto_call(gettext("fetch the loan from Defacto")):
-        payload = get_client().loans.get(event.entity_id)
-    mirror.apply_loan(payload)
+        loan = refresh_loan(loan)
+    else:
+        # Not mirrored yet: a request whose answer is still on its way (its metadata key
+        # links it) or a loan made elsewhere on the account.
+        with defacto_call(gettext("fetch the loan from Defacto")):
+            payload = get_client().loans.get(event.entity_id)
+        loan = mirror.apply_loan(payload).instance
+    if event.event_type == "Loan.OVERDUE":
+        # Defacto says it is late; stamped once, however often this is delivered.
+        mark_overdue(loan)
 
 
 def _process_payment(event: WebhookEvent) -> None:
