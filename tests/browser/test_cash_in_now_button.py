@@ -22,6 +22,7 @@ from django_defacto.models import Loan, LoanStatus
 from django_defacto.services.loans import refresh_loan
 from django_defacto.services.loans.denial_reasons import denial_reason_text
 from tests.integration.sellers import ready_seller
+from tests.integration.test_defacto_eligibility import refuse_buyer
 from tests.marketplace import make_invoice
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("defacto_client")]
@@ -131,15 +132,7 @@ def test_a_seller_can_press_the_button_only_where_defacto_would_finance_and_sees
     in_dollars = make_invoice(seller, currency="USD")  # Defacto lends euros and pounds
     to_refused_buyer = make_invoice(seller)
     buyer = to_refused_buyer.buyer
-    defacto_client.sandbox.business_eligible(
-        {
-            "business_identifier": {
-                "identifier": buyer.legal_identifier,
-                "identifier_type": buyer.identifier_type,
-            },
-            "scenario": "NOT_ELIGIBLE",
-        }
-    )
+    refuse_buyer(defacto_client, to_refused_buyer)
 
     sign_in(browser, live_server, seller)
     open_invoices(browser, live_server)

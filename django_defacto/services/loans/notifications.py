@@ -25,6 +25,7 @@ told "pending", and a decision already there is sent.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -135,6 +136,17 @@ def decision_notification(loan: Loan, status: str) -> SellerNotification:
     )
 
 
+def send_to_seller(seller: Any, build: Callable[[], SellerNotification]) -> SellerNotification:
+    """Build the notification and send it through the adapter in the seller's language
+    (`seller_language`): news that comes days later reads like the pages the seller
+    asked from. Raises what the adapter raises."""
+    adapter = get_adapter()
+    with translation.override(adapter.seller_language(seller) or translation.get_language()):
+        notification = build()
+        adapter.notify_seller(seller, notification)
+    return notification
+
+
 def _retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
@@ -191,12 +203,7 @@ def notify_seller_of_decision(loan_id: str, status: str, *, now: datetime | None
         )
         return False
     try:
-        # Built and sent in the seller's language: a decline that comes days later reads
-        # like the pages the seller asked from.
-        language = adapter.seller_language(seller) or translation.get_language()
-        with translation.override(language):
-            notification = decision_notification(loan, status)
-            adapter.notify_seller(seller, notification)
+        notification = send_to_seller(seller, lambda: decision_notification(loan, status))
     except Exception as error:
         retry_at = (now or timezone.now()) + _retry_delay(loan.seller_notify_attempts)
         _still_claimed(loan, status).update(seller_notify_retry_at=retry_at)

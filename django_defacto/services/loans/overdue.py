@@ -37,6 +37,7 @@ from ...support.task_queue import queue_task
 from ..client_errors import defacto_call
 from ..mirror import apply_loan_page
 from ..mirror.announce import send_on_commit
+from .notifications import send_to_seller
 
 logger = logging.getLogger("django_defacto.overdue")
 
@@ -108,9 +109,7 @@ def _tell_seller(loan: Loan) -> bool:
     adapter = get_adapter()
     seller = adapter.get_seller(loan.borrower.seller_key) if loan.borrower else None
     if seller is not None and defacto_settings().notify_sellers:
-        language = adapter.seller_language(seller) or translation.get_language()
-        with translation.override(language):
-            adapter.notify_seller(seller, overdue_notification(loan))
+        send_to_seller(seller, lambda: overdue_notification(loan))
     return bool(
         Loan.objects.filter(pk=loan.pk, overdue_seller_told_at__isnull=True).update(
             overdue_seller_told_at=timezone.now()
