@@ -189,16 +189,19 @@ def test_a_failed_notice_is_sent_by_the_sweep_once(
     assert notify_overdue(str(loan.pk)).staff_told is False  # told already
 
 
-def test_the_seller_api_and_the_admin_show_it(defacto_client, control, admin_client):
+def test_the_seller_api_the_loan_page_and_the_admin_show_it(defacto_client, control, admin_client):
     seller, loan = paid_out_late_loan(control)
     control.advance_clock(33 * DAY)
     mark_overdue(loan)
 
-    shown = signed_in(seller.user).get(api(f"loans/{loan.pk}/")).json()
+    browser = signed_in(seller.user)
+    shown = browser.get(api(f"loans/{loan.pk}/")).json()
+    page = browser.get(reverse("marketplace:loan", args=[loan.pk])).content.decode()
     listed = admin_client.get(
         reverse("admin:django_defacto_loan_changelist") + "?overdue=yes"
     ).content.decode()
 
     assert shown["overdue_since"] is not None
+    assert 'class="overdue"' in page and "Interest keeps accruing" in page
     assert loan.invoice.invoice_number in listed
     assert "days late" in listed
