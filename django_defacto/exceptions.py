@@ -23,6 +23,7 @@ __all__ = [
     "DefactoUnavailable",
     "EnrollmentIncomplete",
     "IdempotencyKeyReused",
+    "InvalidInstallments",
     "InvalidRepaymentDate",
     "InvalidSellerDetails",
     "InvoiceNotFound",
@@ -119,6 +120,17 @@ class InvalidRepaymentDate(DefactoServiceError):
     """The repayment date asked for is not one the loan can have."""
 
     code = "invalid_repayment_date"
+
+
+class InvalidInstallments(DefactoServiceError):
+    """The installment schedule asked for breaks the rules (see `loans.installments`);
+    `problems` are `(field, message)` pairs."""
+
+    code = "invalid_installments"
+
+    def __init__(self, message: str, *, problems: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class InvoiceNotFound(DefactoServiceError):

@@ -30,6 +30,7 @@ from ..exceptions import (
     DefactoUnavailable,
     EnrollmentIncomplete,
     IdempotencyKeyReused,
+    InvalidInstallments,
     InvalidRepaymentDate,
     InvoiceNotFound,
     LoanActionRefused,
@@ -51,6 +52,7 @@ SERVICE_STATUS: dict[type[DefactoServiceError], int] = {
     NotEligible: status.HTTP_422_UNPROCESSABLE_ENTITY,
     AlreadyFinanced: status.HTTP_409_CONFLICT,
     InvalidRepaymentDate: status.HTTP_422_UNPROCESSABLE_ENTITY,
+    InvalidInstallments: status.HTTP_422_UNPROCESSABLE_ENTITY,
     InvoiceNotFound: status.HTTP_404_NOT_FOUND,
     IdempotencyKeyReused: status.HTTP_422_UNPROCESSABLE_ENTITY,
     EnrollmentIncomplete: status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -106,6 +108,8 @@ def _service_error(error: DefactoServiceError) -> Response:
         extra["reasons"] = reasons_body(error.reasons)
     elif isinstance(error, EnrollmentIncomplete):
         extra["missing"] = reasons_body(missing_items(error))
+    elif isinstance(error, InvalidInstallments):
+        extra["fields"] = {field: [message] for field, message in error.problems}
     if answer == DEFACTO_FAILED:
         logger.warning("Defacto failed a seller API request: %s (%s)", error.message, code)
     headers = {"Retry-After": "30"} if answer == DEFACTO_UNAVAILABLE else None

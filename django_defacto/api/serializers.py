@@ -186,6 +186,16 @@ class LoanRequestSerializer(OfferQuerySerializer):
         default=False,
         help_text=_("The seller agrees to the loan's terms (the offer's consent_text)."),
     )
+    installments = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=2,
+        max_value=12,
+        help_text=_(
+            "Repay in this many installments of equal amounts, the last on the repayment "
+            "date, where the seller's financing offers it; leave out to repay in one go."
+        ),
+    )
     financial_product = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -195,6 +205,11 @@ class LoanRequestSerializer(OfferQuerySerializer):
             "the invoice is financed."
         ),
     )
+
+
+class InstallmentSerializer(serializers.Serializer):
+    amount = serializers.IntegerField()
+    due_on = serializers.DateField()
 
 
 class FinancialProductSerializer(serializers.Serializer):
@@ -302,6 +317,11 @@ class LoanSerializer(serializers.Serializer):
     can_validate = serializers.SerializerMethodField()
     can_cancel = serializers.SerializerMethodField()
     repayment = serializers.SerializerMethodField()
+    installments = InstallmentSerializer(
+        many=True,
+        source="installment_plan_items",
+        help_text=_("The installments asked for; empty for a loan repaid in one go."),
+    )
     overdue_since = serializers.SerializerMethodField(
         help_text=_(
             "When the loan was found unpaid after its repayment day (interest keeps "

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -139,6 +140,15 @@ class Loan(MirroredModel):
     idempotency_key = models.CharField(
         _("idempotency key"), max_length=255, blank=True, default="", editable=False
     )
+    installment_plan = models.JSONField(
+        _("installments"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "The schedule asked for ({amount, due_on} in cents and days); empty for a loan "
+            "repaid in one go."
+        ),
+    )
     overdue_since = models.DateTimeField(
         _("overdue since"),
         null=True,
@@ -227,6 +237,14 @@ class Loan(MirroredModel):
     @property
     def is_cancelable(self) -> bool:
         return self.status in LOAN_CANCELABLE
+
+    @property
+    def installment_plan_items(self) -> list[dict[str, Any]]:
+        """The schedule asked for, each installment's day as a date."""
+        return [
+            {"amount": item["amount"], "due_on": date.fromisoformat(item["due_on"])}
+            for item in self.installment_plan or []
+        ]
 
     @property
     def is_final(self) -> bool:

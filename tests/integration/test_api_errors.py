@@ -48,6 +48,7 @@ STATUS_OF_CODE = {
     "action_refused": 409,
     "loan_not_at_defacto": 409,
     "invalid_repayment_date": 422,
+    "invalid_installments": 422,
     "invoice_not_found": 404,
     "idempotency_key_reused": 422,
     "borrower_identifier_taken": 409,

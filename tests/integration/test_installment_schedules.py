@@ -1,19 +1,29 @@
 """Installment schedules: the one the package proposes from a count always follows the
-rules a schedule is checked against, and a wrong one is named field by field."""
+rules a schedule is checked against, a wrong one is named field by field before any call,
+and a loan asked for in installments sends Defacto the schedule."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
+from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from django_defacto.exceptions import InvalidInstallments, NotEligible
+from django_defacto.services.borrowers import refresh_borrower_and_credit_lines
+from django_defacto.services.loans import cash_in_now
 from django_defacto.services.loans.installments import (
     Installment,
     installment_problems,
     propose_installments,
 )
+from django_defacto.support.formatting import day_of
+from tests.integration.api_steps import ask_for_loan, signed_in
+from tests.integration.sellers import ready_seller
+from tests.marketplace import make_invoice
 
 TODAY = date(2026, 12, 7)
 
@@ -78,3 +88,78 @@ def test_one_installment_is_not_a_schedule():
     assert problems_of(1_000, [Installment(1_000, due)], due) == [
         ("installments", "Give at least 2 installments.")
     ]
+
+
+# ---- asked for with a loan --------------------------------------------------------------
+
+
+def loan_posts(contract_adapter: Any) -> list[Any]:
+    return [e for e in contract_adapter.checked("POST", "/loans") if e.path.rstrip("/") == "/loans"]
+
+
+@pytest.mark.django_db
+def test_a_seller_cashes_in_with_three_installments(defacto_client, control, contract_adapter):
+    seller, _ = ready_seller(control)
+    invoice = make_invoice(seller, total=300_000, due_in_days=60)
+
+    loan = cash_in_now(invoice, installments=3)
+
+    [post] = loan_posts(contract_adapter)
+    sent = post.request_body
+    assert sent["installment_plan_type"] == "INSTALLMENTS"
+    assert [item["amount"] for item in sent["installments"]] == [100_000, 100_000, 100_000]
+    assert sent["installments"][-1]["date"] == sent["to_repay_at"]
+    assert post.status == 201
+    assert [item["amount"] for item in loan.installment_plan_items] == [100_000] * 3
+    assert loan.installment_plan_items[-1]["due_on"] == day_of(loan.to_repay_at)
+
+
+@pytest.mark.django_db
+def test_a_schedule_that_cannot_fit_is_refused_before_any_call(
+    defacto_client, control, contract_adapter
+):
+    seller, _ = ready_seller(control)
+    invoice = make_invoice(seller, total=300_000)
+    today = timezone.localdate()
+    wrong = [Installment(100_000, today + timedelta(days=5)), Installment(100_000, today)]
+
+    with pytest.raises(InvalidInstallments) as refused:
+        cash_in_now(invoice, installments=wrong)
+
+    fields = [field for field, _ in refused.value.problems]
+    assert "installments" in fields and "installments[1].due_on" in fields
+    assert loan_posts(contract_adapter) == []
+
+
+@pytest.mark.django_db
+def test_a_product_without_installments_refuses_them(defacto_client, control, settings):
+    seller, borrower = ready_seller(control)
+    control.add_financial_product(str(borrower.defacto_id), "One go only")
+    refresh_borrower_and_credit_lines(borrower)
+    settings.DEFACTO = {**settings.DEFACTO, "FINANCIAL_PRODUCT": "One go only"}
+
+    with pytest.raises(NotEligible) as refused:
+        cash_in_now(make_invoice(seller), installments=2)
+
+    assert [code for code, _ in refused.value.reasons] == ["installments_not_offered"]
+
+
+@pytest.mark.django_db
+def test_the_seller_api_takes_a_count_and_shows_the_schedule(defacto_client, control):
+    seller, _ = ready_seller(control)
+    invoice = make_invoice(seller, total=100_001, due_in_days=45)
+    browser = signed_in(seller.user)
+
+    made = ask_for_loan(browser, invoice, installments=2)
+    refused = ask_for_loan(browser, make_invoice(seller), installments=1)
+
+    assert made.status_code == 201, made.content
+    amounts = [item["amount"] for item in made.json()["installments"]]
+    assert amounts == [50_000, 50_001]
+    assert refused.status_code == 400
+    too_many = ask_for_loan(browser, make_invoice(seller, due_in_days=5), installments=12)
+    assert too_many.status_code == 422
+    assert too_many.json()["code"] == "invalid_installments"
+    assert too_many.json()["fields"] == {
+        "installments": ["12 installments do not fit before the repayment date."]
+    }

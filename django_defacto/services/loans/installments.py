@@ -12,16 +12,21 @@ gives, before any call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from ...exceptions import InvalidInstallments, NotEligible
 from ...support.identifiers import Problem
+from ..borrowers.financial_products import FinancialProduct
+from ..borrowers.status import Reason
 from .terms import MAX_LOAN_DAYS, MIN_LOAN_DAYS
 
 MIN_INSTALLMENTS = 2
+INSTALLMENTS = "INSTALLMENTS"
 
 
 @dataclass(frozen=True)
@@ -82,9 +87,7 @@ def installment_problems(
             )
         elif previous is not None and installment.due_on <= previous:
             problems.append(
-                Problem(
-                    f"{field}.due_on", _("Each installment must fall after the one before.")
-                )
+                Problem(f"{field}.due_on", _("Each installment must fall after the one before."))
             )
         previous = installment.due_on
     if sum(installment.amount for installment in installments) != amount:
@@ -99,3 +102,62 @@ def installment_problems(
             )
         )
     return problems
+
+
+def loan_schedule(
+    amount: int,
+    to_repay_on: date,
+    asked: int | Sequence[Installment] | None,
+    product: FinancialProduct | None,
+    *,
+    today: date,
+) -> list[Installment]:
+    """The schedule a loan request asks for: none (repaid in one go), or `asked` (a count
+    the package spreads, or the host's own list) once checked. Raises `NotEligible` when
+    the seller's product does not offer installments, `InvalidInstallments` naming each
+    field of a wrong schedule."""
+    if not asked:
+        return []
+    if product is not None and INSTALLMENTS not in product.installment_types:
+        raise NotEligible(
+            str(_("The seller's financing cannot be repaid in installments.")),
+            reasons=[
+                Reason(
+                    "installments_not_offered",
+                    _("The seller's financing cannot be repaid in installments."),
+                )
+            ],
+        )
+    if isinstance(asked, int):
+        try:
+            schedule = propose_installments(amount, asked, today, to_repay_on)
+        except ValueError:
+            message = format_lazy(
+                _("{count} installments do not fit before the repayment date."), count=asked
+            )
+            raise InvalidInstallments(
+                str(message), problems=[("installments", str(message))]
+            ) from None
+    else:
+        schedule = list(asked)
+    wrong = installment_problems(amount, schedule, today, to_repay_on)
+    if wrong:
+        pairs = [(problem.field, str(problem.message)) for problem in wrong]
+        raise InvalidInstallments(" ".join(dict.fromkeys(m for _, m in pairs)), problems=pairs)
+    return schedule
+
+
+def schedule_json(schedule: Sequence[Installment]) -> list[dict[str, object]]:
+    """The schedule as kept on the loan."""
+    return [{"amount": item.amount, "due_on": item.due_on.isoformat()} for item in schedule]
+
+
+def schedule_of(kept: object) -> list[Installment]:
+    """The schedule kept on a loan (`schedule_json`)."""
+    if not isinstance(kept, list):
+        return []
+    return [
+        Installment(int(item["amount"]), date.fromisoformat(str(item["due_on"])))
+        for item in kept
+        if isinstance(item, dict) and "amount" in item and "due_on" in item
+    ]

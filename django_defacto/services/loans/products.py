@@ -12,7 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from ...conf import defacto_settings, get_adapter
 from ...models import Borrower
-from ..borrowers.financial_products import FinancialProduct, products_to_choose_from
+from ..borrowers.financial_products import (
+    FinancialProduct,
+    financial_products,
+    products_to_choose_from,
+)
 from ..borrowers.status import Reason
 
 
@@ -58,3 +62,12 @@ def loan_product(
             format_lazy(_("Choose how to finance this invoice: {names}."), names=names),
         )
     ]
+
+
+def loan_product_of(borrower: Borrower | None, product_id: str) -> FinancialProduct | None:
+    """The product a loan uses: the one chosen, else the seller's only one (None when
+    Defacto has not listed the seller's products)."""
+    products = financial_products(borrower)
+    if product_id:
+        return next((product for product in products if product.id == product_id), None)
+    return products[0] if len(products) == 1 else None

@@ -43,6 +43,7 @@ from ...exceptions import (
 )
 from ...models import Borrower, Invoice, Loan, LoanStatus
 from ...models.payloads import aware_datetime
+from ...support.formatting import day_of
 from ...support.paging import DEFACTO_PAGE_SIZE
 from .. import host_answers
 from ..borrowers.enrolment import borrower_for_seller
@@ -61,7 +62,8 @@ from ..poll_intervals import next_check_at
 from ..seller_scope import seller_invoice
 from .eligibility import Eligibility, check_eligibility
 from .idempotency import replayed_loan, request_fingerprint
-from .products import loan_product
+from .installments import Installment, loan_schedule, schedule_json
+from .products import loan_product, loan_product_of
 from .wire import loan_request_body
 
 logger = logging.getLogger(__name__)
@@ -119,6 +121,7 @@ def _record_request(
     idempotency_key: str = "",
     idempotency_fingerprint: str = "",
     financial_product_id: str = "",
+    installment_plan: list[dict[str, Any]] | None = None,
 ) -> Loan:
     quote = eligibility.quote
     borrower = eligibility.borrower
@@ -150,6 +153,7 @@ def _record_request(
                 idempotency_key=idempotency_key,
                 idempotency_fingerprint=idempotency_fingerprint,
                 financial_product_id=financial_product_id,
+                installment_plan=installment_plan or [],
             )
             send_on_commit(signals.loan_requested, Loan, loan=loan)
     except IntegrityError as error:
@@ -240,6 +244,7 @@ def cash_in_now(
     idempotency_key: str = "",
     idempotency_fingerprint: str = "",
     financial_product: str = "",
+    installments: int | Sequence[Installment] | None = None,
 ) -> Loan:
     """Request a loan on `host_invoice` and return it as Defacto answered: TO_VALIDATE
     (approved, awaiting consent), VALIDATED or further, DECLINED (`denial_reason`),
@@ -252,7 +257,9 @@ def cash_in_now(
     `idempotency_key` is stored on the loan, unique per borrower, with the
     `idempotency_fingerprint` of the request it names (see `idempotency`).
     `financial_product` is the id of the seller's product to use, when the seller has
-    several (see `borrowers.financial_products`).
+    several (see `borrowers.financial_products`). `installments` asks to repay in
+    installments: a count the package spreads, or the schedule itself (see
+    `installments`); it is checked before any call (`InvalidInstallments`).
     The adapter is asked about the invoice, and the borrower read, once for the call.
     """
     eligibility = check_eligibility(host_invoice, amount=amount, to_repay_at=to_repay_at)
@@ -267,6 +274,15 @@ def cash_in_now(
     )
     if reasons:
         raise not_eligible_error(reasons)
+    quote = eligibility.quote
+    assert quote is not None and quote.to_repay_at is not None  # an eligible invoice's
+    schedule = loan_schedule(
+        quote.amount,
+        day_of(quote.to_repay_at),
+        installments,
+        loan_product_of(eligibility.borrower, product_id),
+        today=timezone.localdate(),
+    )
     options = defacto_settings()
     loan = _record_request(
         host_invoice,
@@ -279,6 +295,7 @@ def cash_in_now(
         idempotency_key=idempotency_key,
         idempotency_fingerprint=idempotency_fingerprint,
         financial_product_id=product_id,
+        installment_plan=schedule_json(schedule),
     )
     try:
         body = loan_request_body(loan, host_invoice, timezone.now())
@@ -308,6 +325,7 @@ def request_loan(
     amount: int | None = None,
     to_repay_at: datetime | None = None,
     financial_product: str = "",
+    installments: int | None = None,
 ) -> LoanRequest:
     """Cash in now on the seller's invoice `invoice_ref`, once per `idempotency_key`.
 
@@ -330,6 +348,7 @@ def request_loan(
             idempotency_key=idempotency_key,
             idempotency_fingerprint=fingerprint,
             financial_product=financial_product,
+            installments=installments,
         )
     except (InvoiceNotFound, NotEligible):
         # A key that made a loan meets the unique constraint on the loan's insert (or the

@@ -16,9 +16,10 @@ from ...adapter import InvoiceDetails, MarketplaceAdapter, SellerProfile
 from ...conf import get_adapter
 from ...exceptions import LoanActionRefused
 from ...models import Loan
-from ...support.formatting import defacto_moment
+from ...support.formatting import defacto_moment, moment_of
 from .. import host_answers
 from ..mirror.apply import LOCAL_INVOICE_METADATA_KEY, LOCAL_LOAN_METADATA_KEY
+from .installments import schedule_of
 
 
 def invoice_creation(details: InvoiceDetails, seller: SellerProfile, pdf: bytes) -> dict[str, Any]:
@@ -110,6 +111,15 @@ def loan_request_body(loan: Loan, host_invoice: Any | None, to_pay_at: datetime)
         body["borrower"] = {"identifier": loan.borrower_identifier}
     if loan.financial_product_id:
         body["borrower_financial_product_id"] = loan.financial_product_id
+    schedule = schedule_of(loan.installment_plan)
+    if schedule:
+        # Defacto wants the last installment on to_repay_at itself.
+        dates = [defacto_moment(moment_of(item.due_on)) for item in schedule[:-1]]
+        dates.append(body["to_repay_at"])
+        body["installment_plan_type"] = "INSTALLMENTS"
+        body["installments"] = [
+            {"amount": item.amount, "date": day} for item, day in zip(schedule, dates, strict=True)
+        ]
     if invoice is not None and invoice.defacto_id:
         body["invoice_ids"] = [invoice.defacto_id]
     elif host_invoice is not None and invoice is not None:
