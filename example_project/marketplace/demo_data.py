@@ -24,6 +24,7 @@ from django_defacto.client import DefactoClient
 from django_defacto.sandbox.scenarios import (
     CANCEL,
     FAIL,
+    LATE,
     REJECT,
     SUCCESS,
     SUCCESS_ONE_DAY_LATER,
@@ -178,6 +179,19 @@ DEMO_SELLERS = (
             (390_000, 2, 35, "Brand identity workshop"),
             (860_000, 5, 45, "Signage design"),
             (1_320_000, 11, 60, "Website redesign"),
+        ),
+    ),
+    DemoSeller(
+        LATE,
+        "seller-late",
+        "Traiteur Dumas SARL",
+        "86790823",
+        "95763210806",
+        "TDU",
+        _invoices(
+            (280_000, 3, 30, "Staff canteen, monthly"),
+            (610_000, 6, 45, "Gala dinner catering"),
+            (1_150_000, 10, 60, "Trade fair catering"),
         ),
     ),
     DemoSeller(
