@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import django
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
@@ -51,7 +52,11 @@ def told() -> Any:
 
 @pytest.fixture(autouse=True)
 def staff(settings) -> None:
-    settings.MANAGERS = [("Financing desk", "financing@example.com")]
+    # Django 6.0 takes addresses; (name, address) pairs before it (deprecated since).
+    modern = django.VERSION >= (6, 0)
+    settings.MANAGERS = (
+        ["financing@example.com"] if modern else [("Financing desk", "financing@example.com")]
+    )
 
 
 def paid_out_late_loan(control: Any, **options: Any) -> tuple[Any, Loan]:
