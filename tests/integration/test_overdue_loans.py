@@ -26,10 +26,16 @@ from django_defacto.services.loans.overdue import (
     notify_overdue,
     sweep_overdue_loans,
 )
+from django_defacto.services.webhooks import HANDLED_EVENT_TYPES
 from django_defacto.services.webhooks.processing import process_event
 from example_project.marketplace.models import Notification
 from tests.integration.api_steps import api, signed_in
 from tests.integration.sellers import ready_seller
+from tests.integration.webhook_delivery import (  # noqa: F401
+    receiver_fixture,
+    subscribe,
+    webhooks_on_fixture,
+)
 from tests.mail import LOCMEM, use_email_backend
 from tests.marketplace import make_invoice
 
@@ -210,3 +216,23 @@ def test_the_seller_api_the_loan_page_and_the_admin_show_it(defacto_client, cont
     assert 'class="overdue"' in page and "Interest keeps accruing" in page
     assert loan.invoice.invoice_number in listed
     assert "days late" in listed
+
+
+def test_the_sandbox_notice_through_the_receiver_makes_it_overdue_once(
+    defacto_client, control, sandbox, receiver, webhooks_on, told
+):
+    """End to end: the sandbox's LATE loan is announced by a real delivery, twice, to the
+    webhook receiver, and the worker's processing stamps it once."""
+    subscribe(defacto_client, list(HANDLED_EVENT_TYPES))
+    control.webhook_chaos(duplicate_rate=1.0)
+    seller, loan = paid_out_late_loan(control)
+    receiver.pump(sandbox.webhooks)
+    assert Loan.objects.get(pk=loan.pk).overdue_since is None
+
+    control.advance_clock(32 * DAY)
+    receiver.pump(sandbox.webhooks)
+
+    events = WebhookEvent.objects.filter(event_type="Loan.OVERDUE")
+    assert events.count() == 1 and events.get().deliveries >= 2
+    assert Loan.objects.get(pk=loan.pk).overdue_since is not None
+    assert len(told) == 1 and len(seller_notices(seller)) == 1
