@@ -60,7 +60,11 @@ def test_a_worker_killed_after_the_email_left_does_not_tell_the_seller_twice(
 
     # The redelivered task finds the notification held by the dead worker's claim.
     assert result_of(queued) is False
-    assert f"{NOTIFY}[{queued.id}] succeeded" in second.output()
+    # The result is stored before the worker logs the task's end.
+    wait_for(
+        lambda: f"{NOTIFY}[{queued.id}] succeeded" in second.output(),
+        "the second worker to log the task's end",
+    )
     wait_for(
         lambda: Loan.objects.get(pk=loan.pk).seller_notify_retry_at is not None,
         "the claim to be visible",

@@ -63,5 +63,9 @@ def test_a_task_whose_worker_was_killed_is_redone_by_another_worker_exactly_once
     assert (event.state, event.attempts) == (WebhookEventState.PROCESSED, 1)
     loan.refresh_from_db()
     assert loan.status == LoanStatus.TO_VALIDATE
-    assert f"{PROCESS}[{result.id}] succeeded" in second.output()
+    # The result is stored before the worker logs the task's end.
+    wait_for(
+        lambda: f"{PROCESS}[{result.id}] succeeded" in second.output(),
+        "the second worker to log the task's end",
+    )
     assert "succeeded" not in first.output()
