@@ -19,6 +19,7 @@ from .statuses import (
     LOAN_DISBURSED,
     LOAN_FLOW,
     LOAN_RELEASES_INVOICE,
+    LOAN_TO_REPAY,
     LoanStatus,
 )
 
@@ -280,7 +281,7 @@ def overdue_loan_exists() -> models.Exists:
         Loan.objects.filter(
             borrower=models.OuterRef("pk"),
             overdue_since__isnull=False,
-            status__in=[LoanStatus.TO_REPAY, LoanStatus.TO_REPAY_FEES],
+            status__in=LOAN_TO_REPAY,
         )
     )
 

@@ -140,8 +140,10 @@ LOAN_DECIDED = LOAN_APPROVED | {S.DECLINED, S.ISSUE_DETECTED}
 # The mirror may first see any of them after "pending" (a decision it never saw on its
 # way to a later status), and the seller hears of it once.
 LOAN_OUTCOMES = LOAN_DECIDED | {S.CANCELED}
+# The seller has the money and owes it back.
+LOAN_TO_REPAY = frozenset({S.TO_REPAY, S.TO_REPAY_FEES})
 # The seller has received the money.
-LOAN_DISBURSED = frozenset({S.TO_REPAY, S.TO_REPAY_FEES, S.CLOSED})
+LOAN_DISBURSED = LOAN_TO_REPAY | {S.CLOSED}
 # Defacto accepts a cancel only before the payment leaves.
 LOAN_CANCELABLE = frozenset({S.PENDING_VALIDATION, S.TO_VALIDATE, S.VALIDATED, S.SCHEDULED})
 # Still moving: polled and reconciled.

@@ -21,6 +21,7 @@ from django_defacto.services.webhooks.processing import process_event
 from example_project.marketplace.defacto_adapter import MarketplaceAdapter
 from tests.integration.api_steps import api, ask_for_loan, ref, signed_in
 from tests.integration.sellers import ready_seller
+from tests.integration.test_cash_in_now import loan_posts
 from tests.marketplace import make_invoice
 
 pytestmark = pytest.mark.django_db
@@ -33,10 +34,6 @@ def with_two_products(control: Any) -> tuple[Any, Borrower, str]:
     added = control.add_financial_product(str(borrower.defacto_id), SECOND)
     borrower = refresh_borrower_and_credit_lines(borrower)
     return seller, borrower, added["id"]
-
-
-def loan_posts(contract_adapter: Any) -> list[Any]:
-    return [e for e in contract_adapter.checked("POST", "/loans") if e.path.rstrip("/") == "/loans"]
 
 
 def test_a_seller_with_one_product_never_chooses_and_its_loans_name_none(

@@ -5,7 +5,6 @@ and a loan asked for in installments sends Defacto the schedule."""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -23,6 +22,7 @@ from django_defacto.services.loans.installments import (
 from django_defacto.support.formatting import day_of
 from tests.integration.api_steps import ask_for_loan, signed_in
 from tests.integration.sellers import ready_seller
+from tests.integration.test_cash_in_now import loan_posts
 from tests.marketplace import make_invoice
 
 TODAY = date(2026, 12, 7)
@@ -91,10 +91,6 @@ def test_one_installment_is_not_a_schedule():
 
 
 # ---- asked for with a loan --------------------------------------------------------------
-
-
-def loan_posts(contract_adapter: Any) -> list[Any]:
-    return [e for e in contract_adapter.checked("POST", "/loans") if e.path.rstrip("/") == "/loans"]
 
 
 @pytest.mark.django_db

@@ -32,6 +32,7 @@ from ...conf import DefactoConfigurationError, defacto_settings, get_client
 from ...models import Borrower, EligibilityAnswer, EligibilityCheck
 from ...support.task_queue import queue_task
 from ..borrowers.status import Reason
+from ..borrowers.wire import IDENTIFIER_TYPES
 from . import denial_reasons
 
 logger = logging.getLogger("django_defacto.eligibility")
@@ -42,22 +43,6 @@ MIGHT_BE_ELIGIBLE_CODES = frozenset({"OUTDATED_DATA", "KYB_STATUS"})
 # While Defacto cannot be reached, pages stop asking it for this long.
 UNAVAILABLE_SECONDS = 60
 _UNAVAILABLE_KEY = "django_defacto:eligibility:unavailable"
-# The identifier types Defacto's checks take (`BusinessIdentifierRequired`).
-IDENTIFIER_TYPES = frozenset(
-    {
-        "belgium_registration_number",
-        "bsn",
-        "cif",
-        "hr_nummer",
-        "kvk",
-        "name",
-        "nif",
-        "siren",
-        "siret",
-        "steuernummer",
-        "vat_number",
-    }
-)
 
 
 def says_no(answer: EligibilityAnswer) -> bool:

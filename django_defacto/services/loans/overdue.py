@@ -31,7 +31,8 @@ from django.utils.translation import gettext
 from ... import signals
 from ...adapter import SellerNotification
 from ...conf import defacto_settings, get_adapter, get_client
-from ...models import Loan, LoanStatus
+from ...models import Loan
+from ...models.statuses import LOAN_TO_REPAY
 from ...support.formatting import day_of, money
 from ...support.task_queue import queue_task
 from ..client_errors import defacto_call
@@ -41,7 +42,8 @@ from .notifications import send_to_seller
 
 logger = logging.getLogger("django_defacto.overdue")
 
-OVERDUE_STATUSES = (LoanStatus.TO_REPAY, LoanStatus.TO_REPAY_FEES)
+# Only a loan still to repay can be overdue.
+OVERDUE_STATUSES = LOAN_TO_REPAY
 # Defacto's late rate applies this long after the repayment date.
 LATE_RATE_AFTER = timedelta(days=7)
 # A stamped loan whose notifications are still unsent this long after is the sweep's.
