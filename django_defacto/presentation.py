@@ -10,16 +10,18 @@ entry points tell them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from .exceptions import NotEligible
 from .models import BorrowerStatus, Loan, LoanStatus
-from .models.statuses import LOAN_DISBURSED
+from .models.statuses import LOAN_DISBURSED, LOAN_TO_REPAY
 from .services.borrowers import NOT_ENROLLED, Financing, Reason
 from .services.loans import Offer, Quote
 from .support.formatting import day_of, money
@@ -179,3 +181,36 @@ def consent_text(invoice_number: str, quote: Quote | None, *, auto_validate: boo
             "If Defacto approves it, you confirm once more before the money is sent."
         )
     return text
+
+
+def installment_progress(loan: Loan, today: date | None = None) -> list[dict[str, Any]]:
+    """A loan's installments as the seller follows them: each amount and day, what was
+    paid, and `paid`, `due` or `late`. Defacto's own installments once the money is out
+    (mirrored), before that the schedule asked for; empty for a loan repaid in one go."""
+    today = today or timezone.localdate()
+    mirrored = list(loan.installments.all())
+    if mirrored:
+        steps = [
+            (item.due_amount, day_of(item.scheduled_at), item.paid_amount, item.last_paid_at)
+            for item in mirrored
+        ]
+    else:
+        steps = [(item["amount"], item["due_on"], 0, None) for item in loan.installment_plan_items]
+    progress = []
+    for amount, due_on, paid, paid_at in steps:
+        if paid >= amount:
+            state = "paid"
+        elif due_on is not None and due_on < today and loan.status in LOAN_TO_REPAY:
+            state = "late"
+        else:
+            state = "due"
+        progress.append(
+            {
+                "amount": amount,
+                "due_on": due_on,
+                "paid_amount": paid,
+                "paid_on": day_of(paid_at) if paid_at else None,
+                "status": state,
+            }
+        )
+    return progress

@@ -11,12 +11,13 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Loan, LoanEvent, Payment
+from ..presentation import installment_progress
 from ..services import loans as loan_services
 from ..services.loans import denial_reasons
 from ..services.loans.overdue import OVERDUE_STATUSES
@@ -274,6 +275,7 @@ class LoanAdmin(MirrorAdmin):
                     "repayment_iban",
                     "repayment_references",
                     "repaid_display",
+                    "installments_display",
                     "overdue_since",
                     "overdue_for",
                 )
@@ -295,6 +297,36 @@ class LoanAdmin(MirrorAdmin):
             },
         ),
     )
+
+    @admin.display(description=_("installments"))
+    def installments_display(self, loan: Loan) -> SafeString | str:
+        progress = installment_progress(loan)
+        if not progress:
+            return gettext("Repaid in one go")
+        labels = {"paid": gettext("paid"), "due": gettext("due"), "late": gettext("late")}
+        rows = format_html_join(
+            "",
+            '<tr class="defacto-installment--{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    step["status"],
+                    date_format(step["due_on"], "DATE_FORMAT"),
+                    money(step["amount"], loan.currency),
+                    money(step["paid_amount"], loan.currency),
+                    labels[step["status"]],
+                )
+                for step in progress
+            ),
+        )
+        return format_html(
+            '<table class="defacto-installments"><thead><tr><th>{}</th><th>{}</th>'
+            "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            gettext("due on"),
+            gettext("amount"),
+            gettext("paid"),
+            gettext("status"),
+            rows,
+        )
 
     @admin.display(description=_("loan"), ordering="defacto_id")
     def reference(self, loan: Loan) -> SafeString:

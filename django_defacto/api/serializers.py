@@ -17,6 +17,7 @@ from ..models import BillStatus, Loan, LoanStatus, RepaymentKind
 from ..presentation import (
     LOAN_STAGES,
     financing_status_label,
+    installment_progress,
     loan_stage,
     offer_consent_text,
     rate_text,
@@ -210,6 +211,12 @@ class LoanRequestSerializer(OfferQuerySerializer):
 class InstallmentSerializer(serializers.Serializer):
     amount = serializers.IntegerField()
     due_on = serializers.DateField()
+    paid_amount = serializers.IntegerField(help_text=_("What Defacto has collected of it."))
+    paid_on = serializers.DateField(allow_null=True)
+    status = serializers.ChoiceField(
+        choices=["paid", "due", "late"],
+        help_text=_("`late`: its day has passed and it is not paid in full."),
+    )
 
 
 class FinancialProductSerializer(serializers.Serializer):
@@ -317,10 +324,11 @@ class LoanSerializer(serializers.Serializer):
     can_validate = serializers.SerializerMethodField()
     can_cancel = serializers.SerializerMethodField()
     repayment = serializers.SerializerMethodField()
-    installments = InstallmentSerializer(
-        many=True,
-        source="installment_plan_items",
-        help_text=_("The installments asked for; empty for a loan repaid in one go."),
+    installments = serializers.SerializerMethodField(
+        help_text=_(
+            "A loan repaid in installments: each one, and what Defacto has collected of it; "
+            "empty for a loan repaid in one go."
+        )
     )
     overdue_since = serializers.SerializerMethodField(
         help_text=_(
@@ -364,6 +372,10 @@ class LoanSerializer(serializers.Serializer):
     @extend_schema_field(RepaymentSerializer(allow_null=True))
     def get_repayment(self, loan: Any) -> dict[str, Any] | None:
         return repayment_instructions(loan)
+
+    @extend_schema_field(InstallmentSerializer(many=True))
+    def get_installments(self, loan: Loan) -> list[dict[str, Any]]:
+        return list(InstallmentSerializer(installment_progress(loan), many=True).data)
 
 
 class QuoteSerializer(serializers.Serializer):

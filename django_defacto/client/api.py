@@ -13,6 +13,7 @@ from .resources import (
     CreditLines,
     Eligibility,
     Events,
+    Installments,
     Invoices,
     Loans,
     Payments,
@@ -74,6 +75,7 @@ class DefactoClient:
         self.invoices = Invoices(self.transport)
         self.loans = Loans(self.transport)
         self.payments = Payments(self.transport)
+        self.installments = Installments(self.transport)
         self.bills = Bills(self.transport)
         self.webhooks = Webhooks(self.transport)
         self.translations = Translations(self.transport)

@@ -153,6 +153,12 @@ class Payments(Resource):
         return self._list("/payments", filters)
 
 
+class Installments(Resource):
+    def list(self, **filters: Any) -> ListIterator:
+        """Filter with `loan_ids=[...]`, `to_pay_at_gt`, `paid_at_gt`, ..."""
+        return self._list("/installments", filters)
+
+
 class Bills(Resource):
     def list(self, **filters: Any) -> ListIterator:
         """Filter with `start_date`, `end_date`, `business_identifier`, `status`."""

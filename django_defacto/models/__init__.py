@@ -4,6 +4,7 @@ from .bill import Bill
 from .borrower import Borrower
 from .credit_line import CreditLine
 from .eligibility import EligibilityAnswer, EligibilityCheck
+from .installment import LoanInstallment
 from .invoice import Invoice
 from .loan import Loan, LoanEvent, salt_id_for
 from .payment import Payment
@@ -29,6 +30,7 @@ __all__ = [
     "InvoiceStatus",
     "Loan",
     "LoanEvent",
+    "LoanInstallment",
     "LoanStatus",
     "Payment",
     "PaymentStatus",

@@ -40,6 +40,7 @@ TRANSITIONS: dict[str, Callable[[SandboxWorld, str], None]] = {
     "disburse_loan": loan_lifecycle.disburse,
     "repay_loan": loan_lifecycle.repay,
     "overdue_loan": loan_lifecycle.overdue,
+    "collect_installment": loan_lifecycle.collect_installment,
     "monthly_billing": billing.run_monthly_billing,
 }
 

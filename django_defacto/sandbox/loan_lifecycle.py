@@ -20,6 +20,8 @@ from .context import (
     public,
 )
 from .credit_lines import balances, credit_line_of, is_expired, loan_change
+from .installments import collect_installment as collect_installment_in_full
+from .installments import loan_installments, plan_installments
 from .invoices import mark_invoices_paid
 from .payments import create_payment, set_payment_status
 from .scenarios import CANCEL, FAIL, LATE, REJECT, SUCCESS
@@ -217,10 +219,15 @@ def disburse(world: SandboxWorld, loan_id: str) -> None:
     loan["repayment_to_references"] = [f"DEFACTO {loan['id'][:8].upper()}"]
     record_account_event(world, loan, "LOAN_DISBURSEMENT_PAID", loan["amount"], None)
     record_status(world, loan, "TO_REPAY", {"payment_id": payment["id"]})
+    if loan.get("_installments_asked"):
+        # Collected on their dates as sandbox time moves; never in the LATE scenario.
+        plan_installments(world, loan, collect=loan["_scenario"] != LATE)
     if loan["_scenario"] == LATE:
         # Not repaid on its date: overdue a day later.
         due = parse_datetime(loan["to_repay_at"]) + OVERDUE_AFTER
         world.schedule(max((due - world.now()).total_seconds(), 0.0), "overdue_loan", loan["id"])
+        return
+    if loan.get("_installments_asked"):
         return
     delay = REPAYMENT_DELAY.get(loan["_scenario"], REPAYMENT_DELAY[SUCCESS])
     world.schedule(delay, "repay_loan", loan["id"])
@@ -259,8 +266,40 @@ def repay(world: SandboxWorld, loan_id: str) -> None:
     with loan_change(world, loan):
         loan["repaid_nominal_amount"] = loan["amount"]
         loan["repaid_amount"] = loan["amount"]
-        loan["repaid_nominal_at"] = world.now_iso()
-        loan["closed_at"] = world.now_iso()
-    record_account_event(world, loan, "LOAN_REPAYMENT_NOMINAL_PAID", loan["amount"], 0)
+    _close_repaid(world, loan, payment)
+
+
+def collect_installment(world: SandboxWorld, installment_id: str) -> None:
+    """Transition: an installment falls due and is collected; the last closes the loan."""
+    installment = world.state.installments.get(installment_id)
+    if installment is None:
+        return
+    loan = world.state.loans[installment["_loan_id"]]
+    with loan_change(world, loan):
+        payment = collect_installment_in_full(world, installment_id)
+        if payment is not None:
+            loan["repaid_nominal_amount"] += payment["amount"]
+            loan["repaid_amount"] += payment["amount"]
+    if payment is None:
+        return
+    record_account_event(world, loan, "LOAN_REPAYMENT_NOMINAL_PAID", payment["amount"], 0)
+    if all(
+        item["paid_amount"] >= item["due_amount"] for item in loan_installments(world, loan["id"])
+    ):
+        _close_repaid(world, loan, payment, account_event=False)
+
+
+def _close_repaid(
+    world: SandboxWorld,
+    loan: dict[str, Any],
+    payment: dict[str, Any],
+    *,
+    account_event: bool = True,
+) -> None:
+    """The principal is repaid: the financed invoice is paid and the loan closes."""
+    loan["repaid_nominal_at"] = world.now_iso()
+    loan["closed_at"] = world.now_iso()
+    if account_event:
+        record_account_event(world, loan, "LOAN_REPAYMENT_NOMINAL_PAID", loan["amount"], 0)
     mark_invoices_paid(world, loan["invoice_ids"])
     record_status(world, loan, "CLOSED", {"payment_id": payment["id"]})

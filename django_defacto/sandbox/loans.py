@@ -248,6 +248,14 @@ def request_loan(
         "_salt_id": salt_id,
         "_sequence": world.state.next_sequence(),
         "_fees_daily_rate": _fees_rate(world, borrower_id),
+        "_installments_asked": (
+            [
+                {"amount": item["amount"], "date": to_iso(parse_datetime(item["date"]))}
+                for item in body.get("installments") or []
+            ]
+            if body.get("installment_plan_type") == "INSTALLMENTS"
+            else []
+        ),
     }
     _refresh_fees(loan)
     world.state.loans[loan["id"]] = loan

@@ -15,6 +15,7 @@ from . import (
     denial_codes,
     eligibility,
     generators,
+    installments,
     invoices,
     loans,
     payments,
@@ -102,6 +103,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/events", account_events.list_events),
     # Payments and bills
     Route("GET", "/payments", payments.list_payments),
+    Route("GET", "/installments", installments.list_installments),
     Route("GET", "/bills", billing.list_bills),
     Route("POST", "/bill/{bill_id}/sent", billing.mark_bill_sent, BODY_OPTIONAL),
     # Webhook subscriptions

@@ -18,6 +18,7 @@ ENTITY_COLLECTIONS = (
     "invoices",
     "loans",
     "payments",
+    "installments",
     "bills",
     "webhooks",
 )
@@ -48,6 +49,7 @@ class SandboxState:
     invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
     loans: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    installments: dict[str, dict[str, Any]] = field(default_factory=dict)
     bills: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     loan_events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)

@@ -53,7 +53,7 @@ def seller_loans(seller: Any) -> QuerySet[Loan]:
     return (
         Loan.objects.filter(borrower=borrower)
         .select_related("invoice")
-        .prefetch_related("events")
+        .prefetch_related("events", "installments")
         .order_by("-requested_at", "-pk")
     )
 

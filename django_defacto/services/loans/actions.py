@@ -1,5 +1,5 @@
 """What can be done with a loan Defacto has: consent, cancel, move the repayment date,
-and refresh it with its events and payments.
+and refresh it with its events, payments and installments.
 
 Each action checks the loan's current local status first, so a refusal is explained in
 words without a request; Defacto's own refusals become `LoanActionRefused` too (the loan
@@ -30,7 +30,12 @@ from ...models.statuses import LOAN_APPROVED, LOAN_AWAITING_DECISION, LOAN_DISBU
 from ...support.formatting import defacto_moment
 from ...support.paging import DEFACTO_PAGE_SIZE
 from ..client_errors import defacto_call, service_error
-from ..mirror.apply import apply_loan, apply_payment_page, record_loan_events
+from ..mirror.apply import (
+    apply_installment_page,
+    apply_loan,
+    apply_payment_page,
+    record_loan_events,
+)
 from .terms import MAX_LOAN_DAYS, MIN_LOAN_DAYS, loan_days, repayment_bounds
 
 S = LoanStatus
@@ -187,4 +192,19 @@ def refresh_loan(loan: Loan) -> Loan:
             record_loan_events(loan, page)
         for page in client.payments.list(loan_id=defacto_id, page_size=DEFACTO_PAGE_SIZE).pages():
             apply_payment_page(page)
+    refresh_installments(loan)
     return loan
+
+
+def refresh_installments(loan: Loan) -> None:
+    """The installments of a loan repaid in several payments, with what each has been
+    paid (`GET /installments`). Nothing to ask before the money is out, nor for a loan
+    repaid in one go."""
+    if not (loan.defacto_id and loan.installment_plan and loan.status in LOAN_DISBURSED):
+        return
+    with defacto_call(gettext("read the loan's installments from Defacto")):
+        pages = get_client().installments.list(
+            loan_ids=[loan.defacto_id], page_size=DEFACTO_PAGE_SIZE
+        )
+        for page in pages.pages():
+            apply_installment_page(loan, page)

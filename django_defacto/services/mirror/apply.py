@@ -18,7 +18,16 @@ from django.db.models import Exists
 from django.utils import timezone
 
 from ...conf import defacto_settings
-from ...models import Bill, Borrower, CreditLine, Invoice, Loan, LoanEvent, Payment
+from ...models import (
+    Bill,
+    Borrower,
+    CreditLine,
+    Invoice,
+    Loan,
+    LoanEvent,
+    LoanInstallment,
+    Payment,
+)
 from ...models.payloads import aware_datetime, nested, text
 from ...models.statuses import LOAN_AWAITING_DECISION, LOAN_DECIDED, LOAN_OUTCOMES, LoanStatus
 from ..poll_intervals import next_check_at
@@ -412,6 +421,14 @@ def payment_relations(payloads: Sequence[Payload]) -> Callable[[Payload], dict[s
 
 def apply_payment_page(payloads: Sequence[Payload]) -> PageResult:
     return upsert_page(Payment, payloads, relations=payment_relations)
+
+
+def apply_installment_page(loan: Loan, payloads: Sequence[Payload]) -> PageResult:
+    """One page of `GET /installments?loan_ids=<the loan>` (an installment does not name
+    its loan, so the page is applied to the loan it was asked for)."""
+    return upsert_page(
+        LoanInstallment, payloads, relations=lambda page: lambda item: {"loan": loan}
+    )
 
 
 def record_loan_events(loan: Loan, events: Sequence[Payload]) -> int:

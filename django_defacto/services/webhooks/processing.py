@@ -29,7 +29,7 @@ from ..borrowers.credit_lines import refresh_credit_lines
 from ..borrowers.enrolment import refresh_borrower
 from ..borrowers.financial_products import refresh_financial_products
 from ..client_errors import defacto_call
-from ..loans.actions import refresh_loan
+from ..loans.actions import refresh_installments, refresh_loan
 from ..loans.overdue import mark_overdue
 
 logger = logging.getLogger("django_defacto.webhooks")
@@ -99,6 +99,10 @@ def _process_payment(event: WebhookEvent) -> None:
     with defacto_call(gettext("fetch the loan's payments from Defacto")):
         for page in get_client().payments.list(page_size=DEFACTO_PAGE_SIZE, **filters).pages():
             mirror.apply_payment_page(page)
+    loan = Loan.objects.filter(defacto_id=loan_id).first() if loan_id else None
+    if loan is not None:
+        # A repayment of a loan repaid in installments pays one of them.
+        refresh_installments(loan)
 
 
 def _process_borrower(event: WebhookEvent) -> None:
