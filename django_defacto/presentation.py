@@ -158,13 +158,19 @@ def consent_text(invoice_number: str, quote: Quote | None, *, auto_validate: boo
         "amount": money(quote.amount, quote.currency),
         "date": quote.to_repay_at and date_format(day_of(quote.to_repay_at), "DATE_FORMAT"),
     }
-    text = (
-        gettext(
+    if quote.installments:
+        text = gettext(
             "By confirming, you ask Defacto to lend you %(amount)s against invoice "
-            "%(number)s, to be repaid on %(date)s."
+            "%(number)s, to be repaid in %(count)s installments, the last on %(date)s."
+        ) % {**words, "count": len(quote.installments)}
+    else:
+        text = (
+            gettext(
+                "By confirming, you ask Defacto to lend you %(amount)s against invoice "
+                "%(number)s, to be repaid on %(date)s."
+            )
+            % words
         )
-        % words
-    )
     if quote.cost is not None:
         cost = money(quote.cost, quote.currency)
         if quote.cost_is_estimate:

@@ -28,6 +28,7 @@ from ..presentation import (
 from ..services.borrowers import Financing, SuppliedInformation
 from ..services.loans import Offer
 from ..services.loans.denial_reasons import loan_denial_text
+from ..services.loans.installments import MAX_INSTALLMENTS, MIN_INSTALLMENTS
 from ..services.loans.overdue import OVERDUE_STATUSES
 from ..support.formatting import iso_day, moment_of
 
@@ -173,11 +174,25 @@ class OfferQuerySerializer(serializers.Serializer):
         required=False,
         help_text=_("The repayment date (default: the invoice's due date when accepted)."),
     )
+    installments = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=MIN_INSTALLMENTS,
+        max_value=MAX_INSTALLMENTS,
+        help_text=_(
+            "Repay in this many installments of equal amounts, the last on the repayment "
+            "date, where the seller's financing offers it; leave out to repay in one go."
+        ),
+    )
 
     def options(self) -> dict[str, Any]:
         """The keyword arguments of `check_eligibility`."""
         data = self.validated_data
-        return {"amount": data.get("amount"), "to_repay_at": data.get("to_repay_at")}
+        return {
+            "amount": data.get("amount"),
+            "to_repay_at": data.get("to_repay_at"),
+            "installments": data.get("installments"),
+        }
 
 
 class LoanRequestSerializer(OfferQuerySerializer):
@@ -186,16 +201,6 @@ class LoanRequestSerializer(OfferQuerySerializer):
         required=False,
         default=False,
         help_text=_("The seller agrees to the loan's terms (the offer's consent_text)."),
-    )
-    installments = serializers.IntegerField(
-        required=False,
-        allow_null=True,
-        min_value=2,
-        max_value=12,
-        help_text=_(
-            "Repay in this many installments of equal amounts, the last on the repayment "
-            "date, where the seller's financing offers it; leave out to repay in one go."
-        ),
     )
     financial_product = serializers.CharField(
         required=False,
@@ -208,9 +213,12 @@ class LoanRequestSerializer(OfferQuerySerializer):
     )
 
 
-class InstallmentSerializer(serializers.Serializer):
+class ScheduledInstallmentSerializer(serializers.Serializer):
     amount = serializers.IntegerField()
     due_on = serializers.DateField()
+
+
+class InstallmentSerializer(ScheduledInstallmentSerializer):
     paid_amount = serializers.IntegerField(help_text=_("What Defacto has collected of it."))
     paid_on = serializers.DateField(allow_null=True)
     status = serializers.ChoiceField(
@@ -388,6 +396,13 @@ class QuoteSerializer(serializers.Serializer):
     earliest_repay_at = DayField()
     latest_repay_at = DayField()
     daily_rate = serializers.SerializerMethodField()
+    installments = ScheduledInstallmentSerializer(
+        many=True,
+        help_text=_(
+            "Asked with `installments`: the schedule the loan would be repaid along, "
+            "whose cost `cost` is."
+        ),
+    )
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_daily_rate(self, quote: Any) -> str | None:
@@ -410,6 +425,12 @@ class OfferSerializer(serializers.Serializer):
             "When the seller has several financial products: the ones to choose from, "
             "one of which the loan request names (financial_product)."
         ),
+    )
+    max_installments = serializers.IntegerField(
+        help_text=_(
+            "The most installments the seller may repay in (`installments`); 0 when the "
+            "seller's financing is repaid in one go."
+        )
     )
 
     @extend_schema_field(REASONS)

@@ -284,7 +284,6 @@ class LoanListView(SellerView):
             idempotency_key=key,
             requested_by=request.user,
             financial_product=data.get("financial_product") or "",
-            installments=data.get("installments"),
             **body.options(),
         )
         if outcome.loan.status == LoanStatus.REQUEST_FAILED:

@@ -26,6 +26,8 @@ from ..conf import defacto_settings, get_adapter
 from ..presentation import consent_text
 from ..services.borrowers.financial_products import products_to_choose_from
 from ..services.loans import check_eligibility
+from ..services.loans.eligibility import max_installments
+from ..services.loans.installments import MIN_INSTALLMENTS
 from ..support.formatting import iso_day, money
 
 register = template.Library()
@@ -132,6 +134,7 @@ def cash_in_now_button(context: template.Context, invoice: Any) -> dict[str, Any
         "latest_repay_at": _day(quote_.latest_repay_at) if quote_ else "",
         "consent_text": consent_text(details.number, quote_, auto_validate=options.auto_validate),
         "financial_products": products_to_choose_from(eligibility.borrower),
+        "installment_counts": range(MIN_INSTALLMENTS, max_installments(eligibility) + 1),
         "strings": json.dumps(script_strings(), ensure_ascii=False),
     }
 

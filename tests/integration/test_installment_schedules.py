@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from django_defacto.exceptions import InvalidInstallments, NotEligible
+from django_defacto.models import Borrower
 from django_defacto.services.borrowers import refresh_borrower_and_credit_lines
 from django_defacto.services.loans import cash_in_now
 from django_defacto.services.loans.installments import (
@@ -20,7 +21,7 @@ from django_defacto.services.loans.installments import (
     propose_installments,
 )
 from django_defacto.support.formatting import day_of
-from tests.integration.api_steps import ask_for_loan, signed_in
+from tests.integration.api_steps import api, ask_for_loan, ref, signed_in
 from tests.integration.sellers import ready_seller
 from tests.integration.test_cash_in_now import loan_posts
 from tests.marketplace import make_invoice
@@ -159,3 +160,52 @@ def test_the_seller_api_takes_a_count_and_shows_the_schedule(defacto_client, con
     assert too_many.json()["fields"] == {
         "installments": ["12 installments do not fit before the repayment date."]
     }
+
+
+# ---- offered before the seller asks -----------------------------------------------------
+
+
+def offer_of(seller, invoice, query: str = "") -> dict:
+    answer = signed_in(seller.user).get(api(f"invoices/{ref(invoice)}/offer/{query}"))
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+@pytest.mark.django_db
+def test_the_offer_shows_the_schedule_and_its_lower_cost(defacto_client, control):
+    seller, borrower = ready_seller(control)
+    refresh_borrower_and_credit_lines(borrower)  # its product, which offers installments
+    invoice = make_invoice(seller, total=300_000, due_in_days=60)
+
+    in_one_go = offer_of(seller, invoice)
+    in_three = offer_of(seller, invoice, "?installments=3")
+
+    assert in_one_go["max_installments"] == 12 and in_one_go["quote"]["installments"] == []
+    schedule = in_three["quote"]["installments"]
+    assert [step["amount"] for step in schedule] == [100_000, 100_000, 100_000]
+    assert schedule[-1]["due_on"] == in_three["quote"]["to_repay_at"]
+    # Each third is borrowed for 20, 40 and 60 days: two thirds of the one-go interest.
+    assert in_three["quote"]["cost"] == pytest.approx(in_one_go["quote"]["cost"] * 2 / 3, abs=1)
+    assert "in 3 installments" in in_three["consent_text"]
+
+
+@pytest.mark.django_db
+def test_the_offer_says_when_installments_do_not_fit_or_are_not_offered(defacto_client, control):
+    seller, borrower = ready_seller(control)
+    refresh_borrower_and_credit_lines(borrower)
+    soon = make_invoice(seller, total=300_000, due_in_days=5)
+
+    crowded = offer_of(seller, soon, "?installments=12")
+
+    assert crowded["max_installments"] == 5
+    assert crowded["eligible"] is False
+    assert [reason["code"] for reason in crowded["reasons"]] == ["invalid_installments"]
+
+    # As Defacto would list a product repaid in one go only.
+    kept = Borrower.objects.get(pk=borrower.pk).financial_products
+    assert kept
+    only_in_fine = [{**item, "installment_types": ["IN_FINE"]} for item in kept]
+    Borrower.objects.filter(pk=borrower.pk).update(financial_products=only_in_fine)
+    not_offered = offer_of(seller, make_invoice(seller), "?installments=2")
+    assert not_offered["max_installments"] == 0
+    assert [reason["code"] for reason in not_offered["reasons"]] == ["installments_not_offered"]

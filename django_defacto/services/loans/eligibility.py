@@ -20,18 +20,29 @@ from django.utils.translation import gettext_lazy as _
 from ...conf import defacto_settings
 from ...models import Borrower, CreditLine, Invoice, Loan
 from ...models.statuses import LOAN_RELEASES_INVOICE
-from ...support.formatting import money
+from ...support.formatting import day_of, money
 from .. import host_answers
 from ..borrowers.credit_lines import current_credit_line
 from ..borrowers.enrolment import borrower_for_seller
-from ..borrowers.financial_products import FinancialProduct, products_to_choose_from
+from ..borrowers.financial_products import (
+    FinancialProduct,
+    financial_products,
+    products_to_choose_from,
+)
 from ..borrowers.status import Reason, borrower_reasons
 from .defacto_eligibility import defacto_reasons
+from .installments import (
+    MAX_INSTALLMENTS,
+    installments_offered,
+    propose_installments,
+    schedule_cost,
+)
 from .terms import (
     MAX_LOAN_AMOUNT,
     MAX_LOAN_DAYS,
     MIN_LOAN_DAYS,
     SUPPORTED_CURRENCIES,
+    Installment,
     Quote,
     default_repayment_date,
     financing_cost,
@@ -160,14 +171,18 @@ def _date_reasons(now: datetime, to_repay_at: datetime) -> list[Reason]:
 
 
 def check_eligibility(
-    host_invoice: Any, *, amount: int | None = None, to_repay_at: datetime | None = None
+    host_invoice: Any,
+    *,
+    amount: int | None = None,
+    to_repay_at: datetime | None = None,
+    installments: int | None = None,
 ) -> Eligibility:
     """Whether `host_invoice` can be financed now for `amount` cents (default: its total)
-    repaid on `to_repay_at` (default: its due date when Defacto accepts it), with every
-    reason it cannot and a quote. Reads the local mirror (keep it fresh with
-    `refresh_borrower`, `refresh_credit_lines` or the syncs) and Defacto's kept answers
-    about the seller and the buyer, asking Defacto only about a business it was never
-    asked about."""
+    repaid on `to_repay_at` (default: its due date when Defacto accepts it), in one go or
+    in `installments` the package spreads, with every reason it cannot and a quote.
+    Reads the local mirror (keep it fresh with `refresh_borrower`, `refresh_credit_lines`
+    or the syncs) and Defacto's kept answers about the seller and the buyer, asking
+    Defacto only about a business it was never asked about."""
     details = host_answers.invoice_details(host_invoice)
     borrower = borrower_for_seller(host_answers.invoice_seller(host_invoice))
     line = current_credit_line(borrower) if borrower is not None else None
@@ -202,16 +217,26 @@ def check_eligibility(
     elif amount > 0:
         earliest, latest = repayment_bounds(now)
         days = loan_days(now, to_repay_at)
+        schedule, wrong = _schedule(borrower, amount, now, to_repay_at, installments)
+        reasons += wrong
+        cost = None
+        if daily_rate is not None:
+            cost = (
+                schedule_cost(schedule, day_of(now), daily_rate)
+                if schedule
+                else financing_cost(amount, days, daily_rate)
+            )
         quote = Quote(
             amount=amount,
             currency=currency,
             to_repay_at=to_repay_at,
             days=days,
-            cost=financing_cost(amount, days, daily_rate) if daily_rate is not None else None,
+            cost=cost,
             cost_is_estimate=True,
             daily_rate=daily_rate,
             earliest_repay_at=earliest,
             latest_repay_at=latest,
+            installments=tuple(schedule),
         )
     else:
         quote = None
@@ -226,6 +251,48 @@ def check_eligibility(
     )
 
 
+def _schedule(
+    borrower: Borrower | None,
+    amount: int,
+    now: datetime,
+    to_repay_at: datetime,
+    count: int | None,
+) -> tuple[list[Installment], list[Reason]]:
+    """The schedule of `count` installments a quote shows, or why there is none."""
+    if not count:
+        return [], []
+    products = financial_products(borrower)
+    if products and not installments_offered(products):
+        return [], [
+            Reason(
+                "installments_not_offered",
+                _("The seller's financing cannot be repaid in installments."),
+            )
+        ]
+    try:
+        return propose_installments(amount, count, day_of(now), day_of(to_repay_at)), []
+    except ValueError:
+        return [], [
+            Reason(
+                "invalid_installments",
+                format_lazy(
+                    _("{count} installments do not fit before the repayment date."), count=count
+                ),
+            )
+        ]
+
+
+def max_installments(eligibility: Eligibility) -> int:
+    """The most installments the seller can be offered (0: repaid in one go only): where
+    one of its products offers them, one a day at most, up to `MAX_INSTALLMENTS`."""
+    quote = eligibility.quote
+    if quote is None or quote.days < 2:
+        return 0
+    if not installments_offered(financial_products(eligibility.borrower)):
+        return 0
+    return min(MAX_INSTALLMENTS, quote.days, quote.amount)
+
+
 @dataclass(frozen=True)
 class Offer:
     """What "Cash in now" would give on an invoice: its eligibility and quote, the loan
@@ -237,6 +304,8 @@ class Offer:
     auto_validate: bool
     # The seller's products to choose from, when it has several (else none).
     financial_products: list[FinancialProduct] = field(default_factory=list)
+    # The most installments the seller may repay in (0: only in one go).
+    max_installments: int = 0
 
     @property
     def loan(self) -> Loan | None:
@@ -245,13 +314,20 @@ class Offer:
 
 @host_answers.asking_once
 def offer_for_invoice(
-    host_invoice: Any, *, amount: int | None = None, to_repay_at: datetime | None = None
+    host_invoice: Any,
+    *,
+    amount: int | None = None,
+    to_repay_at: datetime | None = None,
+    installments: int | None = None,
 ) -> Offer:
-    eligibility = check_eligibility(host_invoice, amount=amount, to_repay_at=to_repay_at)
+    eligibility = check_eligibility(
+        host_invoice, amount=amount, to_repay_at=to_repay_at, installments=installments
+    )
     return Offer(
         invoice_ref=host_answers.invoice_key(host_invoice),
         invoice_number=host_answers.invoice_details(host_invoice).number,
         eligibility=eligibility,
         auto_validate=defacto_settings().auto_validate,
         financial_products=products_to_choose_from(eligibility.borrower),
+        max_installments=max_installments(eligibility),
     )

@@ -13,8 +13,8 @@ gives, before any call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -23,16 +23,12 @@ from ...exceptions import InvalidInstallments, NotEligible
 from ...support.identifiers import Problem
 from ..borrowers.financial_products import FinancialProduct
 from ..borrowers.status import Reason
-from .terms import MAX_LOAN_DAYS, MIN_LOAN_DAYS
+from .terms import MAX_LOAN_DAYS, MIN_LOAN_DAYS, Installment, financing_cost
 
 MIN_INSTALLMENTS = 2
+# The most a seller is offered: one a week for three months is already a lot to follow.
+MAX_INSTALLMENTS = 12
 INSTALLMENTS = "INSTALLMENTS"
-
-
-@dataclass(frozen=True)
-class Installment:
-    amount: int  # cents
-    due_on: date
 
 
 def propose_installments(amount: int, count: int, today: date, last_on: date) -> list[Installment]:
@@ -145,6 +141,20 @@ def loan_schedule(
         pairs = [(problem.field, str(problem.message)) for problem in wrong]
         raise InvalidInstallments(" ".join(dict.fromkeys(m for _, m in pairs)), problems=pairs)
     return schedule
+
+
+def installments_offered(products: Sequence[FinancialProduct]) -> bool:
+    """Whether the seller may repay in installments: one of its products offers it."""
+    return any(INSTALLMENTS in product.installment_types for product in products)
+
+
+def schedule_cost(schedule: Sequence[Installment], start: date, daily_rate: Decimal) -> int:
+    """The interest of a loan repaid along `schedule`: each installment's share of the
+    principal is borrowed from `start` to its own day, so it costs less than the same
+    loan repaid in one go on the last day."""
+    return sum(
+        financing_cost(item.amount, (item.due_on - start).days, daily_rate) for item in schedule
+    )
 
 
 def schedule_json(schedule: Sequence[Installment]) -> list[dict[str, object]]:

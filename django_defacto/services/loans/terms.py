@@ -6,7 +6,7 @@ rounded half-up to the cent, like Defacto's fees.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -19,6 +19,12 @@ MAX_LOAN_AMOUNT = 20_000_000  # cents: 200,000 EUR
 MIN_LOAN_DAYS = 1
 MAX_LOAN_DAYS = 120
 SUPPORTED_CURRENCIES = ("EUR", "GBP")
+
+
+@dataclass(frozen=True)
+class Installment:
+    amount: int  # cents
+    due_on: date
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,8 @@ class Quote:
     daily_rate: Decimal | None
     earliest_repay_at: datetime
     latest_repay_at: datetime
+    # A loan repaid in installments: the schedule, whose cost `cost` is.
+    installments: tuple[Installment, ...] = ()
 
 
 def financing_cost(amount: int, days: int, daily_rate: Decimal) -> int:

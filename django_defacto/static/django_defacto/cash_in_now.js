@@ -50,6 +50,18 @@
     });
   }
 
+  // A day such as "2026-12-24" in the page's language, as the server writes dates.
+  function day(iso) {
+    var lang = document.documentElement.lang || undefined;
+    try {
+      return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeZone: "UTC" }).format(
+        new Date(iso + "T00:00:00Z")
+      );
+    } catch (error) {
+      return iso;
+    }
+  }
+
   function money(cents, currency) {
     var lang = document.documentElement.lang || undefined;
     try {
@@ -72,6 +84,9 @@
     this.consent = root.querySelector("[data-defacto-consent]");
     // Only for a seller with several financial products: which one finances the invoice.
     this.product = root.querySelector("[data-defacto-product]");
+    // Only where the seller's financing offers it: how many installments, and their schedule.
+    this.installments = root.querySelector("[data-defacto-installments]");
+    this.schedule = root.querySelector("[data-defacto-schedule]");
     this.confirm = root.querySelector("[data-defacto-confirm]");
     this.status = root.querySelector("[data-defacto-status]");
     this.validate = root.querySelector("[data-defacto-validate]");
@@ -108,6 +123,11 @@
     this.repayOn.addEventListener("change", function () {
       self.loadOffer();
     });
+    if (this.installments) {
+      this.installments.addEventListener("change", function () {
+        self.loadOffer();
+      });
+    }
     this.confirm.addEventListener("click", function () {
       self.request();
     });
@@ -269,8 +289,15 @@
     var self = this;
     var url = this.root.getAttribute("data-offer-url");
     var day = this.repayOn.value;
+    var query = [];
     if (day) {
-      url += "?to_repay_at=" + encodeURIComponent(day);
+      query.push("to_repay_at=" + encodeURIComponent(day));
+    }
+    if (this.installments && this.installments.value) {
+      query.push("installments=" + encodeURIComponent(this.installments.value));
+    }
+    if (query.length) {
+      url += "?" + query.join("&");
     }
     var ticket = ++this.offerRequest;
     this.call("GET", url)
@@ -304,6 +331,7 @@
       } else {
         this.cost.textContent = money(quote.cost, quote.currency);
       }
+      this.showSchedule(quote);
       this.repayOn.min = quote.earliest_repay_at;
       this.repayOn.max = quote.latest_repay_at;
       if (!this.repayOn.value) {
@@ -313,12 +341,37 @@
     if (offer.consent_text) {
       this.consentText.textContent = offer.consent_text;
     }
+    if (this.installments) {
+      // A later repayment date fits more installments, an earlier one fewer.
+      Array.prototype.forEach.call(this.installments.options, function (option) {
+        option.disabled = option.value !== "" && Number(option.value) > offer.max_installments;
+      });
+    }
     this.offerOk = Boolean(offer.eligible);
     this.updateConfirm();
     var reasons = (offer.reasons || []).map(function (reason) {
       return reason.message;
     });
     this.setStatus(reasons.join(" "));
+  };
+
+  CashInNow.prototype.showSchedule = function (quote) {
+    if (!this.schedule) {
+      return;
+    }
+    var rows = this.schedule.querySelector("[data-defacto-schedule-rows]");
+    var steps = quote.installments || [];
+    rows.textContent = "";
+    steps.forEach(function (step) {
+      var row = document.createElement("tr");
+      [day(step.due_on), money(step.amount, quote.currency)].forEach(function (value) {
+        var cell = document.createElement("td");
+        cell.textContent = value;
+        row.appendChild(cell);
+      });
+      rows.appendChild(row);
+    });
+    this.schedule.hidden = steps.length === 0;
   };
 
   CashInNow.prototype.request = function () {
@@ -335,6 +388,9 @@
     }
     if (this.product) {
       body.financial_product = this.product.value;
+    }
+    if (this.installments && this.installments.value) {
+      body.installments = Number(this.installments.value);
     }
     this.call("POST", this.root.getAttribute("data-loans-url"), body, {
       "Idempotency-Key": this.key,
