@@ -30,6 +30,7 @@ from django_defacto.adapter import Address, Person
 from django_defacto.conf import get_adapter
 from django_defacto.exceptions import DefactoServiceError, InvalidSellerDetails
 from django_defacto.models import Bill, Loan, LoanEvent
+from django_defacto.presentation import installment_progress
 from django_defacto.models.statuses import (
     LOAN_RELEASES_INVOICE,
     BorrowerStatus,
@@ -108,7 +109,8 @@ def _seller_loans(seller: Seller) -> QuerySet[Loan]:
         Loan.objects.filter(borrower__seller_key=get_adapter().seller_key(seller))
         .select_related("invoice")
         .prefetch_related(
-            Prefetch("events", queryset=LoanEvent.objects.order_by("timestamp", "id"))
+            Prefetch("events", queryset=LoanEvent.objects.order_by("timestamp", "id")),
+            "installments",
         )
         .order_by("-requested_at")
     )
@@ -149,6 +151,7 @@ def _for_display(loans: QuerySet[Loan] | list[Loan]) -> list[Loan]:
     for loan in loans:
         loan.repayment = repayment(loan)
         loan.denial_text = loan_denial_text(loan) if loan.denial_reason else ""
+        loan.installment_steps = installment_progress(loan)
     return loans
 
 

@@ -127,3 +127,6 @@ def test_the_seller_and_the_staff_see_what_each_installment_was_paid(
     assert page.status_code == 200
     assert text.count("defacto-installment--paid") == 1
     assert text.count("defacto-installment--due") == 2
+    marketplace = signed_in(seller.user).get(reverse("marketplace:loan", args=[loan.pk]))
+    assert marketplace.content.decode().count('class="installment installment-paid"') == 1
+    assert marketplace.content.decode().count('class="installment installment-due"') == 2
