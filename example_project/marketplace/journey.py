@@ -3,7 +3,8 @@
 What an operations person does in the admin, scripted: enroll a seller who accepted
 Defacto's terms, wait for the credit line, quote an invoice, cash it in, consent, watch it
 paid and repaid as sandbox time advances, see a decline explained in words, cancel a loan
-before disbursement, sync everything, and collect the month-end bill. Each run uses
+before disbursement, sync everything, collect the month-end bill, and repay a loan in
+three installments collected one by one. Each run uses
 sellers of its own, so it can be repeated against the same database and sandbox.
 """
 
@@ -166,7 +167,32 @@ class Journey:
                 f"   bill {bill.start_date:%Y-%m-%d} to {bill.end_date:%Y-%m-%d}: "
                 f"{money(bill.to_pay_amount, bill.currency)} {bill.get_status_display()}"
             )
-        return {"loan": loan, "declined": declined, "canceled": to_cancel}
+
+        self.step("Repay in three installments, collected one by one as time passes")
+        in_three = loans.cash_in_now(
+            self.new_invoice(seller, 600_000, "I"), installments=3, auto_validate=True
+        )
+        in_three = self.follow(in_three, {"TO_REPAY", "ISSUE_DETECTED"}, MINUTE)
+        self.loan_line(in_three)
+        for number, installment in enumerate(list(in_three.installments.all()), start=1):
+            assert installment.scheduled_at is not None  # Defacto dates every installment
+            sandbox_now = self.control.advance_clock(0)
+            wait = (installment.scheduled_at - sandbox_now).total_seconds()
+            self.control.advance_clock(max(wait, 0) + MINUTE)
+            in_three = loans.refresh_loan(in_three)
+            paid = sum(item.paid_amount for item in in_three.installments.all())
+            self.say(
+                f"   {installment.scheduled_at:%Y-%m-%d} installment {number} of 3 collected: "
+                f"{money(paid, in_three.currency)} of {money(in_three.amount, in_three.currency)}"
+                " repaid"
+            )
+        self.loan_line(in_three)
+        return {
+            "loan": loan,
+            "declined": declined,
+            "canceled": to_cancel,
+            "installments": in_three,
+        }
 
 
 def _now() -> datetime:

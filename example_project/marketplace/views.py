@@ -30,13 +30,13 @@ from django_defacto.adapter import Address, Person
 from django_defacto.conf import get_adapter
 from django_defacto.exceptions import DefactoServiceError, InvalidSellerDetails
 from django_defacto.models import Bill, Loan, LoanEvent
-from django_defacto.presentation import installment_progress
 from django_defacto.models.statuses import (
     LOAN_RELEASES_INVOICE,
     BorrowerStatus,
     LoanStatus,
     RepaymentKind,
 )
+from django_defacto.presentation import installment_progress
 from django_defacto.sandbox.control import SandboxControlError
 from django_defacto.services.borrowers import (
     SuppliedInformation,
