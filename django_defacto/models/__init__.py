@@ -7,6 +7,7 @@ from .eligibility import EligibilityAnswer, EligibilityCheck
 from .invoice import Invoice
 from .loan import Loan, LoanEvent, salt_id_for
 from .payment import Payment
+from .sales_history import SalesHistoryConsent, SharedInvoice
 from .statuses import (
     BillStatus,
     BorrowerStatus,
@@ -33,6 +34,8 @@ __all__ = [
     "Payment",
     "PaymentStatus",
     "RepaymentKind",
+    "SalesHistoryConsent",
+    "SharedInvoice",
     "WebhookEvent",
     "WebhookEventState",
     "salt_id_for",
