@@ -250,10 +250,7 @@ def sales_history(request: HttpRequest, seller: Seller) -> HttpResponse:
     else:
         messages.success(
             request,
-            _(
-                "Your sales history is now shared with Defacto, which may raise your "
-                "credit line."
-            ),
+            _("Your sales history is now shared with Defacto, which may raise your credit line."),
         )
     return redirect("marketplace:financing")
 
