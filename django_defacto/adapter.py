@@ -114,6 +114,33 @@ class InvoiceDetails:
 
 
 @dataclass(frozen=True)
+class SalesInvoice:
+    """One invoice of the seller's sales history, as shared with Defacto to refine its
+    credit line; amounts in integer cents. `reference` names the invoice for good (it is
+    Defacto's `salt_id` and the key that keeps it from being sent twice); `to_pay_amount`
+    is what the buyer still owes, 0 once paid."""
+
+    reference: str
+    number: str
+    currency: str
+    net_amount: int
+    total_amount: int
+    issued_at: datetime
+    due_at: datetime
+    buyer: Buyer
+    to_pay_amount: int
+    tax_amount: int | None = None
+    paid_at: datetime | None = None  # when the buyer paid the last of it
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "currency", currency_code(self.currency))
+
+    @property
+    def is_paid(self) -> bool:
+        return self.to_pay_amount == 0
+
+
+@dataclass(frozen=True)
 class SellerNotification:
     """Something a seller should hear about, in words, with what to do next."""
 
@@ -224,6 +251,20 @@ class MarketplaceAdapter:
         details = self.invoice_details(invoice)
         seller = self.seller_profile(self.invoice_seller(invoice))
         return invoice_creation(details, seller, self.invoice_pdf(invoice))
+
+    # ---- sales history ---------------------------------------------------------------
+
+    def sales_history(self, seller: Any, since: datetime) -> Iterable[SalesInvoice]:
+        """Optional: the invoices `seller` issued to its buyers since `since`, paid or not,
+        shared with Defacto (once the seller consents) to raise its credit line. Not
+        overriding it leaves the feature off. Yielding lazily keeps a long history out
+        of memory; each invoice is sent once its outcome is known (paid, or due)."""
+        raise NotImplementedError("MarketplaceAdapter.sales_history")
+
+    @property
+    def shares_sales_history(self) -> bool:
+        """Whether this adapter yields a sales history (it overrides `sales_history`)."""
+        return type(self).sales_history is not MarketplaceAdapter.sales_history
 
     # ---- notifications ---------------------------------------------------------------
 

@@ -13,4 +13,11 @@ class DefactoConfig(AppConfig):
 
         register_checks()
         # Importing the task modules registers the tasks with the host's Celery app.
-        from .tasks import bulk_actions, eligibility, notifications, periodic, webhooks  # noqa: F401
+        from .tasks import (  # noqa: F401
+            bulk_actions,
+            eligibility,
+            notifications,
+            periodic,
+            sales_history,
+            webhooks,
+        )

@@ -52,6 +52,12 @@ DEFAULTS: dict[str, Any] = {
     # No new "Cash in now" for a seller while one of its loans is overdue.
     "PAUSE_OFFERS_WHEN_OVERDUE": True,
     "LANGUAGE": "",
+    # Sales history shared with Defacto (sellers who consent): how far back it goes, how
+    # many invoices one upload carries, and how long an upload may stay unanswered before
+    # its invoices are sent again (the process that sent them died).
+    "SALES_HISTORY_DAYS": 365,
+    "SALES_HISTORY_BATCH_SIZE": 100,
+    "SALES_HISTORY_LEASE_SECONDS": 600,
     # Admin actions over more selected rows than this run in a Celery task.
     "ADMIN_BACKGROUND_THRESHOLD": 20,
     # Webhooks: the receiver's public URL (without the token) for `defacto_webhooks sync`,
@@ -110,6 +116,9 @@ class DefactoSettings:
     eligibility_cache_seconds: int = 6 * 3600
     financial_product: str = ""
     pause_offers_when_overdue: bool = True
+    sales_history_days: int = 365
+    sales_history_batch_size: int = 100
+    sales_history_lease_seconds: int = 600
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -158,6 +167,9 @@ def defacto_settings() -> DefactoSettings:
         eligibility_cache_seconds=int(merged["ELIGIBILITY_CACHE_SECONDS"]),
         financial_product=str(merged["FINANCIAL_PRODUCT"] or ""),
         pause_offers_when_overdue=bool(merged["PAUSE_OFFERS_WHEN_OVERDUE"]),
+        sales_history_days=int(merged["SALES_HISTORY_DAYS"]),
+        sales_history_batch_size=max(1, int(merged["SALES_HISTORY_BATCH_SIZE"])),
+        sales_history_lease_seconds=int(merged["SALES_HISTORY_LEASE_SECONDS"]),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

@@ -31,6 +31,7 @@ __all__ = [
     "LoanNotAtDefacto",
     "LoanRequestUnsettled",
     "NotEligible",
+    "SalesHistoryUnavailable",
     "SellerNotFound",
     "WebhookProcessingFailed",
 ]
@@ -149,6 +150,13 @@ class BorrowerIdentifierTaken(DefactoServiceError):
     """Another seller is already enrolled at Defacto with the same legal identifier."""
 
     code = "borrower_identifier_taken"
+
+
+class SalesHistoryUnavailable(DefactoServiceError):
+    """The seller cannot share its sales history: the marketplace does not offer it, or
+    the seller is not enrolled with Defacto yet."""
+
+    code = "sales_history_unavailable"
 
 
 class SellerNotFound(DefactoServiceError):

@@ -38,7 +38,9 @@ def beat_schedule(*, prefix: str = "django_defacto.") -> dict[str, dict[str, Any
     - `sweep_overdue_loans` hourly: loans still unpaid after their repayment day, and
       overdue notices not sent yet;
     - `sync_monthly_bills` daily at 06:00: does its work on `BILLS_SYNC_DAY` only;
-    - `purge_webhook_events` daily at 03:30: processed notifications past retention.
+    - `purge_webhook_events` daily at 03:30: processed notifications past retention;
+    - `share_sales_histories` daily at 02:30: what is new of consenting sellers' sales
+      histories, uploaded to Defacto.
 
     Times are in Celery's time zone (`CELERY_TIMEZONE`, UTC by default).
     """
@@ -51,6 +53,7 @@ def beat_schedule(*, prefix: str = "django_defacto.") -> dict[str, dict[str, Any
         "sweep_overdue_loans": (crontab(minute=15), HOUR),
         "sync_monthly_bills": (crontab(hour=6, minute=0), 6 * HOUR),
         "purge_webhook_events": (crontab(hour=3, minute=30), 6 * HOUR),
+        "share_sales_histories": (crontab(hour=2, minute=30), 6 * HOUR),
     }
     return {
         f"{prefix}{name}": {

@@ -21,6 +21,7 @@ def test_journey_finances_an_invoice_explains_a_decline_and_cancels_a_loan(setti
     assert "Started an embedded sandbox" in text
     for expected in (
         "Ready",
+        "3 paid invoices shared; credit line €50,000.00 -> €53,600.00",
         "(TO_VALIDATE)",
         "(TO_REPAY)",
         "(CLOSED)",

@@ -4,6 +4,14 @@ Mirrors of Defacto's objects are view-only; what staff do to them goes through t
 services, as admin actions with a confirmation page and a report per row.
 """
 
-from . import borrower, eligibility, invoice, loan, mirrors, webhook_event
+from . import borrower, eligibility, invoice, loan, mirrors, sales_history, webhook_event
 
-__all__ = ["borrower", "eligibility", "invoice", "loan", "mirrors", "webhook_event"]
+__all__ = [
+    "borrower",
+    "eligibility",
+    "invoice",
+    "loan",
+    "mirrors",
+    "sales_history",
+    "webhook_event",
+]

@@ -37,6 +37,7 @@ from ..exceptions import (
     LoanNotAtDefacto,
     LoanRequestUnsettled,
     NotEligible,
+    SalesHistoryUnavailable,
 )
 from ..presentation import reasons_body, refusal_code
 from ..services.borrowers import missing_items
@@ -58,6 +59,7 @@ SERVICE_STATUS: dict[type[DefactoServiceError], int] = {
     EnrollmentIncomplete: status.HTTP_422_UNPROCESSABLE_ENTITY,
     BorrowerIdentifierTaken: status.HTTP_409_CONFLICT,
     LoanActionRefused: status.HTTP_409_CONFLICT,
+    SalesHistoryUnavailable: status.HTTP_409_CONFLICT,
     LoanNotAtDefacto: status.HTTP_409_CONFLICT,
     DefactoUnavailable: DEFACTO_UNAVAILABLE,
     # Kept at 502 like every unmapped error (it was never answered 503 with Retry-After),

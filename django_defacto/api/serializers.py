@@ -295,6 +295,21 @@ class FinancingSerializer(serializers.Serializer):
         return reasons_body(financing.information_needed)
 
 
+@extend_schema_serializer(many=False)  # one object per seller, never a list
+class SalesHistorySerializer(serializers.Serializer):
+    offered = serializers.BooleanField(
+        help_text=_("Whether the marketplace can share sales histories with Defacto.")
+    )
+    sharing = serializers.BooleanField(
+        help_text=_("Whether the seller consents to share its sales history with Defacto.")
+    )
+    consented_at = serializers.DateTimeField(allow_null=True)
+    invoices_shared = serializers.IntegerField(
+        min_value=0, help_text=_("Invoices of the seller's sales history Defacto received.")
+    )
+    last_shared_at = serializers.DateTimeField(allow_null=True)
+
+
 class LoanEventSerializer(serializers.Serializer):
     status = serializers.CharField()
     status_label = serializers.SerializerMethodField()

@@ -15,6 +15,7 @@ urlpatterns = [
         views.RepaymentMethodView.as_view(),
         name="api-repayment-method",
     ),
+    path("financing/sales-history/", views.SalesHistoryView.as_view(), name="api-sales-history"),
     path("invoices/<str:ref>/offer/", views.OfferView.as_view(), name="api-offer"),
     path("loans/", views.LoanListView.as_view(), name="api-loans"),
     path("loans/<str:loan_id>/", views.LoanDetailView.as_view(), name="api-loan"),

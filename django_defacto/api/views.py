@@ -214,6 +214,31 @@ class ContractView(SellerView):
         return Response(s.ContractSerializer({"url": link}).data)
 
 
+class SalesHistoryView(SellerView):
+    """The seller's consent to share its sales history with Defacto, which may raise its
+    credit line: read it, give it (POST), revoke it (DELETE)."""
+
+    serializer_class = s.SalesHistorySerializer
+
+    def sharing_response(self, code: int = status.HTTP_200_OK) -> Response:
+        sharing = borrowers.sales_history_sharing(self.seller)
+        return Response(s.SalesHistorySerializer(sharing).data, status=code)
+
+    @documented("getSalesHistorySharing", s.SalesHistorySerializer)
+    def get(self, request: Request) -> Response:
+        return self.sharing_response()
+
+    @documented("shareSalesHistory", s.SalesHistorySerializer, errors=(*ACTION, 409))
+    def post(self, request: Request) -> Response:
+        borrowers.give_consent(self.seller, request.user.get_username())
+        return self.sharing_response()
+
+    @documented("stopSharingSalesHistory", s.SalesHistorySerializer, errors=(*ACTION,))
+    def delete(self, request: Request) -> Response:
+        borrowers.revoke_consent(self.seller, request.user.get_username())
+        return self.sharing_response()
+
+
 class OfferView(SellerView):
     """What "Cash in now" would give on one of the seller's invoices."""
 

@@ -10,6 +10,7 @@ import requests
 from .resources import (
     Bills,
     Borrowers,
+    BusinessData,
     CreditLines,
     Eligibility,
     Events,
@@ -71,6 +72,7 @@ class DefactoClient:
         )
         self.borrowers = Borrowers(self.transport)
         self.credit_lines = CreditLines(self.transport)
+        self.business_data = BusinessData(self.transport)
         self.eligibility = Eligibility(self.transport)
         self.invoices = Invoices(self.transport)
         self.loans = Loans(self.transport)

@@ -79,6 +79,18 @@ class CreditLines(Resource):
         return self._get(f"/credit_line/{_id(credit_line_id)}", **params)
 
 
+class BusinessData(Resource):
+    """Data shared about a borrower's business to refine its credit line
+    (`/business/data/...`)."""
+
+    def upload_invoices(self, body: Body) -> None:
+        """`POST /business/data/invoices` with `{"identifier", "identifier_type",
+        "invoices": [...]}`. Defacto takes no update of an invoice already uploaded: send
+        each once, with its `salt_id`. Not retried here once it may have reached Defacto;
+        the caller sends again later what was not recorded as sent."""
+        self._post("/business/data/invoices", body)
+
+
 class Eligibility(Resource):
     def borrower(self, body: Body) -> Body:
         """Check a business's eligibility; a read, so safe to retry."""

@@ -8,6 +8,7 @@ from .installment import LoanInstallment
 from .invoice import Invoice
 from .loan import Loan, LoanEvent, salt_id_for
 from .payment import Payment
+from .sales_history import SalesHistoryConsent, SharedInvoice
 from .statuses import (
     BillStatus,
     BorrowerStatus,
@@ -35,6 +36,8 @@ __all__ = [
     "Payment",
     "PaymentStatus",
     "RepaymentKind",
+    "SalesHistoryConsent",
+    "SharedInvoice",
     "WebhookEvent",
     "WebhookEventState",
     "salt_id_for",

@@ -124,7 +124,8 @@ class SandboxEngine:
             world.touch()
 
     def counts(self) -> dict[str, int]:
-        """Return how many entities of each kind exist (`events` counts loan events)."""
+        """Return how many entities of each kind exist (`events` counts loan events,
+        `shared_invoices` the invoices uploaded as business data)."""
         with self._lock:
             state = self._world.state
             return {
@@ -136,6 +137,7 @@ class SandboxEngine:
                 "bills": len(state.bills),
                 "webhooks": len(state.webhooks),
                 "events": sum(len(events) for events in state.loan_events.values()),
+                "shared_invoices": sum(len(kept) for kept in state.shared_invoices.values()),
             }
 
     def dump_state(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from . import (
     account_events,
     billing,
     borrowers,
+    business_data,
     credit_lines,
     denial_codes,
     eligibility,
@@ -84,6 +85,8 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GET", "/eligibility/reasons", denial_codes.list_denial_reasons),
     Route("GET", "/translation/denial-code/{code}", denial_codes.translate_denial_code),
+    # Business data shared to refine credit lines
+    Route("POST", "/business/data/invoices", business_data.upload_invoices, BODY_REQUIRED),
     # Invoices
     Route("POST", "/invoices", invoices.create_invoice, BODY_REQUIRED),
     Route("GET", "/invoices", invoices.list_invoices),

@@ -55,6 +55,8 @@ class SandboxState:
     loan_events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     account_events: list[dict[str, Any]] = field(default_factory=list)
     eligibility: dict[str, str] = field(default_factory=dict)  # identifier -> OK/NOT_ELIGIBLE
+    # Invoices uploaded as business data: borrower id -> salt_id (or number) -> invoice.
+    shared_invoices: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     generated_identifiers: list[str] = field(default_factory=list)
     schedule: list[ScheduledTransition] = field(default_factory=list)  # a heap
     sequence: int = 0
@@ -121,6 +123,7 @@ class SandboxState:
             loan_events=self.loan_events,
             account_events=self.account_events,
             eligibility=self.eligibility,
+            shared_invoices=self.shared_invoices,
             generated_identifiers=self.generated_identifiers,
             schedule=[item.to_dict() for item in sorted(self.schedule)],
             sequence=self.sequence,
@@ -137,6 +140,9 @@ class SandboxState:
             loan_events={key: list(value) for key, value in data.get("loan_events", {}).items()},
             account_events=list(data.get("account_events", [])),
             eligibility=dict(data.get("eligibility", {})),
+            shared_invoices={
+                key: dict(value) for key, value in data.get("shared_invoices", {}).items()
+            },
             generated_identifiers=list(data.get("generated_identifiers", [])),
             schedule=[ScheduledTransition(**item) for item in data.get("schedule", [])],
             sequence=int(data.get("sequence", 0)),

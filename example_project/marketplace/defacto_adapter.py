@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, time
 from typing import Any
 
 from django.utils import timezone
 
 from django_defacto.adapter import Buyer as DefactoBuyer
-from django_defacto.adapter import InvoiceDetails, Person, SellerNotification, SellerProfile
+from django_defacto.adapter import (
+    InvoiceDetails,
+    Person,
+    SalesInvoice,
+    SellerNotification,
+    SellerProfile,
+)
 from django_defacto.adapter import MarketplaceAdapter as BaseAdapter
 
 from .invoice_pdf import invoice_pdf
@@ -89,6 +95,31 @@ class MarketplaceAdapter(BaseAdapter):
             ),
             payee_iban=invoice.seller.iban,
         )
+
+    def sales_history(self, seller: Seller, since: datetime) -> Iterator[SalesInvoice]:
+        invoices = (
+            Invoice.objects.filter(seller=seller, issued_on__gte=timezone.localdate(since))
+            .select_related("buyer")
+            .order_by("issued_on", "pk")
+        )
+        for invoice in invoices.iterator():
+            yield SalesInvoice(
+                reference=self.invoice_key(invoice),
+                number=invoice.number,
+                currency=invoice.currency,
+                net_amount=invoice.net_amount,
+                tax_amount=invoice.tax_amount,
+                total_amount=invoice.total_amount,
+                issued_at=_noon(invoice.issued_on),
+                due_at=_noon(invoice.due_on),
+                buyer=DefactoBuyer(
+                    identifier=invoice.buyer.legal_identifier,
+                    identifier_type=invoice.buyer.identifier_type,
+                    name=invoice.buyer.name,
+                ),
+                to_pay_amount=0 if invoice.paid_on else invoice.total_amount,
+                paid_at=_noon(invoice.paid_on) if invoice.paid_on else None,
+            )
 
     def invoice_pdf(self, invoice: Invoice) -> bytes:
         return invoice_pdf(invoice)

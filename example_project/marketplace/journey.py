@@ -1,11 +1,12 @@
 """The "Cash in now" journey through django-defacto's services, step by step.
 
 What an operations person does in the admin, scripted: enroll a seller who accepted
-Defacto's terms, wait for the credit line, quote an invoice, cash it in, consent, watch it
-paid and repaid as sandbox time advances, see a decline explained in words, cancel a loan
-before disbursement, sync everything, collect the month-end bill, and repay a loan in
-three installments collected one by one. Each run uses
-sellers of its own, so it can be repeated against the same database and sandbox.
+Defacto's terms, wait for the credit line, share the seller's sales history (the limit
+rises), quote an invoice, cash it in, consent, watch it paid and repaid as sandbox time
+advances, see a decline explained in words, cancel a loan before disbursement, sync
+everything, collect the month-end bill, and repay a loan in three installments collected
+one by one. Each run uses sellers of its own, so it can be repeated against the same
+database and sandbox.
 """
 
 from __future__ import annotations
@@ -105,6 +106,25 @@ class Journey:
         self.say(
             f"   credit line {money(line.pool_amount, line.currency)}, available "
             f"{money(line.balance_available, line.currency)}, {line.fees_daily_rate} % a day"
+        )
+
+        self.step("The seller shares its sales history: Defacto raises the limit")
+        limit_before = line.pool_amount
+        for label in ("H1", "H2", "H3"):
+            sold = self.new_invoice(seller, 1_000_000, label)
+            Invoice.objects.filter(pk=sold.pk).update(
+                issued_on=date.today() - timedelta(days=60),
+                due_on=date.today() - timedelta(days=15),
+                paid_on=date.today() - timedelta(days=10),
+            )
+        borrowers.give_consent(seller, seller.user.get_username())
+        # Also queued by the consent; sharing again sends nothing twice.
+        borrowers.share_sales_history(borrower)
+        shared = borrower.shared_invoices.filter(sent_at__isnull=False).count()
+        line = borrowers.current_credit_line(borrower)
+        self.say(
+            f"   {shared} paid invoices shared; credit line {money(limit_before, line.currency)}"
+            f" -> {money(line.pool_amount, line.currency)}"
         )
 
         self.step("Quote an invoice")

@@ -58,6 +58,8 @@ class Invoice(models.Model):
     tax_amount = models.BigIntegerField(default=0, help_text="cents")
     issued_on = models.DateField()
     due_on = models.DateField()
+    # When the buyer paid it in full; empty while unpaid.
+    paid_on = models.DateField(null=True, blank=True)
     description = models.CharField(max_length=200, blank=True)
 
     class Meta:

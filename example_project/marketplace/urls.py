@@ -23,6 +23,7 @@ urlpatterns = [
     path("financing/enroll/", views.enroll, name="enroll"),
     path("financing/information/", views.information, name="information"),
     path("financing/contract/", views.contract, name="contract"),
+    path("financing/sales-history/", views.sales_history, name="sales_history"),
     path("financing/repayment/", views.repayment_method, name="repayment_method"),
     path("loans/<uuid:pk>/", views.loan_detail, name="loan"),
     path("notifications/", views.notification_list, name="notifications"),

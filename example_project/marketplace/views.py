@@ -45,9 +45,12 @@ from django_defacto.services.borrowers import (
     contract_link,
     current_credit_line,
     enroll_seller,
+    give_consent,
     give_information,
     information_needed,
     repayment_methods,
+    revoke_consent,
+    sales_history_sharing,
     supplied_information,
     terms_url_for_seller,
 )
@@ -206,6 +209,7 @@ def financing(request: HttpRequest, seller: Seller) -> HttpResponse:
             }
         ),
         "line": line,
+        "sales_history": sales_history_sharing(seller) if enrolled else None,
         "loans": _for_display(_seller_loans(seller)),
         "bills": bills,
     }
@@ -230,6 +234,26 @@ def enroll(request: HttpRequest, seller: Seller) -> HttpResponse:
                 "You are enrolled with Defacto. Your credit line opens in a few moments; "
                 "then you can cash in your invoices."
             ),
+        )
+    return redirect("marketplace:financing")
+
+
+@require_POST
+@seller_required
+def sales_history(request: HttpRequest, seller: Seller) -> HttpResponse:
+    """Share the seller's sales history with Defacto, or stop sharing it."""
+    if request.POST.get("share") == "stop":
+        revoke_consent(seller, request.user.get_username())
+        messages.success(request, _("Your sales history is no longer shared with Defacto."))
+        return redirect("marketplace:financing")
+    try:
+        give_consent(seller, request.user.get_username())
+    except DefactoServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Your sales history is now shared with Defacto, which may raise your credit line."),
         )
     return redirect("marketplace:financing")
 

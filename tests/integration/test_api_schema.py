@@ -71,8 +71,12 @@ def test_the_schema_lists_the_offers_query_parameters():
 
     offer = schema["paths"]["/defacto/api/invoices/{ref}/offer/"]["get"]
     query = {p["name"]: p for p in offer["parameters"] if p["in"] == "query"}
-    assert set(query) == {"amount", "to_repay_at"}
+    assert set(query) == {"amount", "to_repay_at", "installments"}
     assert query["amount"]["schema"]["type"] == "integer"
+    assert (
+        query["installments"]["schema"]["minimum"],
+        query["installments"]["schema"]["maximum"],
+    ) == (2, 12)
     assert query["to_repay_at"]["schema"] == {"type": "string", "format": "date"}
     assert not any(p.get("required") for p in query.values())
     # Only the lists are paginated.
@@ -163,6 +167,7 @@ def test_every_endpoint_answers_as_its_document_says(defacto_client, control):
     browser.post(api("financing/enroll/"), {"accept_terms": True}, content_type="application/json")
     browser.post(api("financing/information/"), {}, content_type="application/json")  # 422
     browser.get(api("financing/contract/"))  # not signed yet: 404
+    browser.post(api("financing/sales-history/"), content_type="application/json")  # 409
     spanish = make_seller()
     spanish.country, spanish.identifier_type, spanish.legal_identifier = "ES", "cif", "B64717838"
     spanish.iban = "ES9121000418450200051332"
@@ -197,6 +202,9 @@ def test_every_endpoint_answers_as_its_document_says(defacto_client, control):
         content_type="application/json",
     )
     browser.post(api("financing/repayment-method/"), {}, content_type="application/json")  # 400
+    browser.get(api("financing/sales-history/"))
+    browser.post(api("financing/sales-history/"), content_type="application/json")
+    browser.delete(api("financing/sales-history/"))
     browser.get(api(f"invoices/{ref(invoice)}/offer/"))
     browser.get(api(f"invoices/{ref(invoice)}/offer/?amount=oops"))
     browser.get(api("invoices/marketplace.invoice:0/offer/"))

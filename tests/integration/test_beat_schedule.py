@@ -31,6 +31,7 @@ PERIODIC = {
     "sync_monthly_bills",
     "purge_webhook_events",
     "sweep_overdue_loans",
+    "share_sales_histories",
 }
 
 
@@ -46,7 +47,12 @@ def test_the_schedule_runs_each_sweep_under_its_task_name():
     assert sweep == timedelta(minutes=1)
     bills = schedule["django_defacto.sync_monthly_bills"]["schedule"]
     assert bills == crontab(hour=6, minute=0)  # daily; the task checks the day
-    for name in ("reconcile_loans", "refresh_credit_lines", "purge_webhook_events"):
+    for name in (
+        "reconcile_loans",
+        "refresh_credit_lines",
+        "purge_webhook_events",
+        "share_sales_histories",
+    ):
         daily = schedule[f"django_defacto.{name}"]["schedule"]
         assert isinstance(daily, crontab) and daily.day_of_month == set(range(1, 32))
         assert len(daily.hour) == 1

@@ -1,6 +1,7 @@
 """Sellers as Defacto borrowers: enrolment and the terms (`enrolment`, with the body
 Defacto is sent in `wire`), credit lines (`credit_lines`), financial products
-(`financial_products`), and the seller's financing status with what still stands
+(`financial_products`), the sales history shared to raise the limit
+(`sales_history`), and the seller's financing status with what still stands
 between the seller and "Cash in now" (`status`)."""
 
 from .contract import contract_link
@@ -26,6 +27,18 @@ from .financial_products import (
 )
 from .information import give_information, information_problems
 from .repayment import RepaymentMethod, choose_repayment_method, repayment_methods
+from .sales_history import (
+    SalesHistoryReport,
+    SalesHistorySharing,
+    SalesHistoryUnavailable,
+    consent_for_seller,
+    give_consent,
+    revoke_consent,
+    sales_history_offered,
+    sales_history_sharing,
+    share_all_sales_histories,
+    share_sales_history,
+)
 from .status import (
     NOT_ENROLLED,
     Financing,
@@ -48,11 +61,15 @@ __all__ = [
     "Financing",
     "Reason",
     "RepaymentMethod",
+    "SalesHistoryReport",
+    "SalesHistorySharing",
+    "SalesHistoryUnavailable",
     "SuppliedInformation",
     "borrower_creation_body",
     "borrower_for_seller",
     "borrower_reasons",
     "choose_repayment_method",
+    "consent_for_seller",
     "contract_link",
     "credit_lines_of",
     "current_credit_line",
@@ -61,6 +78,7 @@ __all__ = [
     "enroll_with_terms",
     "financial_products",
     "financing_for_seller",
+    "give_consent",
     "give_information",
     "information_needed",
     "information_problems",
@@ -72,6 +90,11 @@ __all__ = [
     "refresh_credit_lines",
     "refresh_financial_products",
     "repayment_methods",
+    "revoke_consent",
+    "sales_history_offered",
+    "sales_history_sharing",
+    "share_all_sales_histories",
+    "share_sales_history",
     "supplied_information",
     "terms_url",
     "terms_url_for_seller",
