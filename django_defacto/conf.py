@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "FINANCIAL_PRODUCT": "",
     # No new "Cash in now" for a seller while one of its loans is overdue.
     "PAUSE_OFFERS_WHEN_OVERDUE": True,
+    # Early repayment: how long a payment link from Defacto (`POST /repay/now`) is handed
+    # out again before a new one is asked for.
+    "EARLY_REPAYMENT_LINK_SECONDS": 15 * 60,
     "LANGUAGE": "",
     # Admin actions over more selected rows than this run in a Celery task.
     "ADMIN_BACKGROUND_THRESHOLD": 20,
@@ -110,6 +113,7 @@ class DefactoSettings:
     eligibility_cache_seconds: int = 6 * 3600
     financial_product: str = ""
     pause_offers_when_overdue: bool = True
+    early_repayment_link_seconds: int = 15 * 60
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -158,6 +162,7 @@ def defacto_settings() -> DefactoSettings:
         eligibility_cache_seconds=int(merged["ELIGIBILITY_CACHE_SECONDS"]),
         financial_product=str(merged["FINANCIAL_PRODUCT"] or ""),
         pause_offers_when_overdue=bool(merged["PAUSE_OFFERS_WHEN_OVERDUE"]),
+        early_repayment_link_seconds=int(merged["EARLY_REPAYMENT_LINK_SECONDS"]),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

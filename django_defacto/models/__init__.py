@@ -3,6 +3,7 @@
 from .bill import Bill
 from .borrower import Borrower
 from .credit_line import CreditLine
+from .early_repayment import EarlyRepayment
 from .eligibility import EligibilityAnswer, EligibilityCheck
 from .invoice import Invoice
 from .loan import Loan, LoanEvent, salt_id_for
@@ -23,6 +24,7 @@ __all__ = [
     "Borrower",
     "BorrowerStatus",
     "CreditLine",
+    "EarlyRepayment",
     "EligibilityAnswer",
     "EligibilityCheck",
     "Invoice",

@@ -25,6 +25,8 @@ from .payments import create_payment, set_payment_status
 from .scenarios import CANCEL, FAIL, LATE, REJECT, SUCCESS
 
 PLATFORM_BORROWER_ID = "platform"
+# The repayment terms' reason of a loan repaid through a payment page (`POST /repay/now`).
+PAY_BY_LINK = "LOAN_REPAYMENT_BY_PAY_BY_LINK"
 # A loan of the LATE scenario still unpaid this long after its repayment date is overdue.
 OVERDUE_AFTER = timedelta(days=1)
 
@@ -239,10 +241,13 @@ def overdue(world: SandboxWorld, loan_id: str) -> None:
 def repay(world: SandboxWorld, loan_id: str) -> None:
     """Transition: the sandbox repays the principal automatically and closes the loan.
 
-    Interest is not part of the repayment: it is billed monthly (see `billing`).
+    Interest is not part of the repayment: it is billed monthly (see `billing`). A loan
+    switched to pay-by-link is repaid through its payment page instead (`pay_by_link`).
     """
     loan = world.state.loans.get(loan_id)
     if loan is None or loan["status"] not in ("TO_REPAY", "TO_REPAY_FEES"):
+        return
+    if loan.get("_repayment_reason") == PAY_BY_LINK:
         return
     payment = create_payment(
         world,
@@ -256,6 +261,11 @@ def repay(world: SandboxWorld, loan_id: str) -> None:
         loan_id=loan["id"],
         payment_method=loan["repayment_method"],
     )
+    close_repaid(world, loan, payment)
+
+
+def close_repaid(world: SandboxWorld, loan: dict[str, Any], payment: dict[str, Any]) -> None:
+    """The principal arrived with `payment`: the loan is repaid and closed."""
     with loan_change(world, loan):
         loan["repaid_nominal_amount"] = loan["amount"]
         loan["repaid_amount"] = loan["amount"]
