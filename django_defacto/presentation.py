@@ -21,7 +21,7 @@ from .exceptions import NotEligible
 from .models import BorrowerStatus, Loan, LoanStatus
 from .models.statuses import LOAN_DISBURSED
 from .services.borrowers import NOT_ENROLLED, Financing, Reason
-from .services.loans import Offer, Quote
+from .services.loans import Offer, Quote, RepaymentOutcome
 from .support.formatting import day_of, money
 
 S = LoanStatus
@@ -179,3 +179,23 @@ def consent_text(invoice_number: str, quote: Quote | None, *, auto_validate: boo
             "If Defacto approves it, you confirm once more before the money is sent."
         )
     return text
+
+
+def early_repayment_outcome_text(outcome: str) -> str:
+    """What the seller reads on coming back from Defacto's payment page."""
+    texts = {
+        RepaymentOutcome.REPAID: gettext("Your loan is repaid. Thank you!"),
+        RepaymentOutcome.CONFIRMING: gettext(
+            "Your payment is being confirmed by your bank; the loan shows as repaid once "
+            "Defacto receives it."
+        ),
+        RepaymentOutcome.NOT_PAID: gettext(
+            "Your loan is not paid: the payment was canceled or did not go through. You can "
+            "repay it now again."
+        ),
+        RepaymentOutcome.UNCHECKED: gettext(
+            "We could not check your payment with Defacto just now; the loan shows as repaid "
+            "once Defacto confirms it."
+        ),
+    }
+    return texts.get(outcome, texts[RepaymentOutcome.UNCHECKED])

@@ -6,11 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime, time
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
 from django_defacto.adapter import Buyer as DefactoBuyer
 from django_defacto.adapter import InvoiceDetails, Person, SellerNotification, SellerProfile
 from django_defacto.adapter import MarketplaceAdapter as BaseAdapter
+from django_defacto.models import Loan
 
 from .invoice_pdf import invoice_pdf
 from .models import Invoice, Notification, Seller
@@ -92,6 +94,9 @@ class MarketplaceAdapter(BaseAdapter):
 
     def invoice_pdf(self, invoice: Invoice) -> bytes:
         return invoice_pdf(invoice)
+
+    def loan_page_url(self, loan: Loan) -> str:
+        return reverse("marketplace:loan", args=[loan.pk])
 
     def notify_seller(self, seller: Seller, notification: SellerNotification) -> None:
         """Keep the message for the seller's notifications page, then email it, each

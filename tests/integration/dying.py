@@ -9,20 +9,22 @@ from requests.adapters import BaseAdapter
 
 
 class ProcessDies(BaseAdapter):
-    """The web process is killed while POST /loans is on its way back: Defacto acted,
-    and nothing after the call runs (no except, no finally that records anything)."""
+    """The web process is killed while a POST (to /loans unless told) is on its way back:
+    Defacto acted, and nothing after the call runs (no except, no finally that records
+    anything)."""
 
     class Killed(BaseException):
         pass
 
-    def __init__(self, inner: BaseAdapter) -> None:
+    def __init__(self, inner: BaseAdapter, path: str = "/loans") -> None:
         super().__init__()
         self.inner = inner
+        self.path = path
         self.armed = True
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         response = self.inner.send(request, **kwargs)
-        if self.armed and request.method == "POST" and request.path_url == "/loans":
+        if self.armed and request.method == "POST" and request.path_url == self.path:
             self.armed = False
             raise self.Killed()
         return response

@@ -171,7 +171,8 @@ def start_early_repayment(
         time.sleep(WAIT_STEP_SECONDS)
     try:
         url, amount, loan = _ask_defacto(loan, callback_url)
-    except BaseException:
+    except Exception:
+        # Defacto refused or failed: the claim ends now, with nothing stored.
         EarlyRepayment.objects.filter(loan=loan, claim_token=token).update(
             claim_token="", claimed_until=None
         )
