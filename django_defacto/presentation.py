@@ -183,7 +183,7 @@ def consent_text(invoice_number: str, quote: Quote | None, *, auto_validate: boo
 
 def early_repayment_outcome_text(outcome: str) -> str:
     """What the seller reads on coming back from Defacto's payment page."""
-    texts = {
+    texts: dict[str, str] = {
         RepaymentOutcome.REPAID: gettext("Your loan is repaid. Thank you!"),
         RepaymentOutcome.CONFIRMING: gettext(
             "Your payment is being confirmed by your bank; the loan shows as repaid once "

@@ -446,9 +446,10 @@ def _check_repayment_now(loan: dict[str, Any], repayment_date: datetime) -> None
             "Loan cannot be repaid by link",
             f"Loan {loan['id']} is {loan['status']}; only a loan to repay can be.",
         )
-    days = loan_days(parse_datetime(loan["to_pay_at"]), repayment_date)
+    # The loan is paid out already: the date counts from its payment.
+    days = loan_days(parse_datetime(loan["paid_at"] or loan["to_pay_at"]), repayment_date)
     if not 0 <= days <= MAX_LOAN_DAYS:
         raise bad_request(
             "Invalid repayment date",
-            f"repayment_date must be 0 to {MAX_LOAN_DAYS} days after to_pay_at (got {days}).",
+            f"repayment_date must be 0 to {MAX_LOAN_DAYS} days after paid_at (got {days}).",
         )

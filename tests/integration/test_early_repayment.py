@@ -146,10 +146,12 @@ def test_a_new_link_is_refused_while_a_payment_is_on_its_way(defacto_client, con
         start_early_repayment(loan, callback_url=CALLBACK)
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_clicks_at_once_make_one_call_and_get_the_same_link(
     defacto_client, control, contract_adapter
 ):
+    # Threads writing at once: SQLite locks the whole table, PostgreSQL only the row.
     loan = loan_to_repay(control)
 
     links = at_once(lambda: start_early_repayment(loan, callback_url=CALLBACK), 2)
