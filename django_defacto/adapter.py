@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.apps import apps
 from django.core.mail import send_mail
 from django.db import models
+from django.urls import reverse
 
 if TYPE_CHECKING:
     from .models import Loan
@@ -265,6 +266,14 @@ class MarketplaceAdapter:
     def shares_sales_history(self) -> bool:
         """Whether this adapter yields a sales history (it overrides `sales_history`)."""
         return type(self).sales_history is not MarketplaceAdapter.sales_history
+
+    # ---- pages ---------------------------------------------------------------------
+
+    def loan_page_url(self, loan: Loan) -> str:
+        """Optional: the marketplace's page of one of the seller's loans, where the seller
+        lands after repaying it on Defacto's page (with the outcome as a message). By
+        default the seller API's loan (JSON); point it at your own page."""
+        return reverse("django_defacto:api-loan", args=[loan.pk])
 
     # ---- notifications ---------------------------------------------------------------
 

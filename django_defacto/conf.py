@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "FINANCIAL_PRODUCT": "",
     # No new "Cash in now" for a seller while one of its loans is overdue.
     "PAUSE_OFFERS_WHEN_OVERDUE": True,
+    # Early repayment: how long a payment link from Defacto (`POST /repay/now`) is handed
+    # out again before a new one is asked for.
+    "EARLY_REPAYMENT_LINK_SECONDS": 15 * 60,
     "LANGUAGE": "",
     # Sales history shared with Defacto (sellers who consent): how far back it goes, how
     # many invoices one upload carries, and how long an upload may stay unanswered before
@@ -119,6 +122,7 @@ class DefactoSettings:
     sales_history_days: int = 365
     sales_history_batch_size: int = 100
     sales_history_lease_seconds: int = 600
+    early_repayment_link_seconds: int = 15 * 60
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -170,6 +174,7 @@ def defacto_settings() -> DefactoSettings:
         sales_history_days=int(merged["SALES_HISTORY_DAYS"]),
         sales_history_batch_size=max(1, int(merged["SALES_HISTORY_BATCH_SIZE"])),
         sales_history_lease_seconds=int(merged["SALES_HISTORY_LEASE_SECONDS"]),
+        early_repayment_link_seconds=int(merged["EARLY_REPAYMENT_LINK_SECONDS"]),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

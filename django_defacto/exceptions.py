@@ -21,6 +21,8 @@ __all__ = [
     "DefactoNotFound",
     "DefactoServiceError",
     "DefactoUnavailable",
+    "EarlyRepaymentInProgress",
+    "EarlyRepaymentRefused",
     "EnrollmentIncomplete",
     "IdempotencyKeyReused",
     "InvalidInstallments",
@@ -115,6 +117,19 @@ class LoanNotAtDefacto(LoanActionRefused):
     """Defacto has not answered the loan request yet, so the loan cannot be acted on."""
 
     code = "loan_not_at_defacto"
+
+
+class EarlyRepaymentRefused(LoanActionRefused):
+    """The loan cannot be repaid now: it is not (or no longer) to repay, or a repayment
+    of it is already on its way."""
+
+    code = "early_repayment_refused"
+
+
+class EarlyRepaymentInProgress(LoanActionRefused):
+    """Another request is getting the loan's payment link from Defacto right now."""
+
+    code = "early_repayment_in_progress"
 
 
 class InvalidRepaymentDate(DefactoServiceError):

@@ -23,7 +23,7 @@ from .exceptions import NotEligible
 from .models import BorrowerStatus, Loan, LoanStatus
 from .models.statuses import LOAN_DISBURSED, LOAN_TO_REPAY
 from .services.borrowers import NOT_ENROLLED, Financing, Reason
-from .services.loans import Offer, Quote
+from .services.loans import Offer, Quote, RepaymentOutcome
 from .support.formatting import day_of, money
 
 S = LoanStatus
@@ -220,3 +220,23 @@ def installment_progress(loan: Loan, today: date | None = None) -> list[dict[str
             }
         )
     return progress
+
+
+def early_repayment_outcome_text(outcome: str) -> str:
+    """What the seller reads on coming back from Defacto's payment page."""
+    texts: dict[str, str] = {
+        RepaymentOutcome.REPAID: gettext("Your loan is repaid. Thank you!"),
+        RepaymentOutcome.CONFIRMING: gettext(
+            "Your payment is being confirmed by your bank; the loan shows as repaid once "
+            "Defacto receives it."
+        ),
+        RepaymentOutcome.NOT_PAID: gettext(
+            "Your loan is not paid: the payment was canceled or did not go through. You can "
+            "repay it now again."
+        ),
+        RepaymentOutcome.UNCHECKED: gettext(
+            "We could not check your payment with Defacto just now; the loan shows as repaid "
+            "once Defacto confirms it."
+        ),
+    }
+    return texts.get(outcome, texts[RepaymentOutcome.UNCHECKED])

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
@@ -16,10 +18,12 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Loan, LoanEvent, Payment
+from ..api.returns import early_repayment_callback
+from ..exceptions import DefactoServiceError
+from ..models import EarlyRepayment, Loan, LoanEvent, Payment
 from ..presentation import installment_progress
 from ..services import loans as loan_services
-from ..services.loans import denial_reasons
+from ..services.loans import denial_reasons, early_repayment
 from ..services.loans.overdue import OVERDUE_STATUSES
 from ..support.formatting import day_of, money
 from ..tasks.bulk_actions import (
@@ -138,6 +142,10 @@ CHANGE_REPAYMENT_DATE = BulkAction(
     task=change_repayment_dates,
     task_kwargs=_new_repayment_date,
 )
+
+
+REPAY_NOW_URL_NAME = "django_defacto_loan_repay_now"
+REPAY_NOW_TEMPLATE = "admin/django_defacto/loan/repay_now.html"
 
 
 class LoanEventInline(MirrorInline):
@@ -276,6 +284,7 @@ class LoanAdmin(MirrorAdmin):
                     "repayment_references",
                     "repaid_display",
                     "installments_display",
+                    "early_repayment_link",
                     "overdue_since",
                     "overdue_for",
                 )
@@ -327,6 +336,86 @@ class LoanAdmin(MirrorAdmin):
             gettext("status"),
             rows,
         )
+
+    @admin.display(description=_("repay now"))
+    def early_repayment_link(self, loan: Loan) -> SafeString | str:
+        """The payment link handed out now, if fresh, and the page that makes one."""
+        row = EarlyRepayment.objects.filter(loan=loan).first()
+        fresh = row is not None and row.is_fresh(timezone.now(), early_repayment.link_lifetime())
+        parts = []
+        if fresh:
+            assert row is not None
+            parts.append(
+                format_html(
+                    '<a href="{}" rel="noreferrer">{}</a>',
+                    row.url,
+                    gettext("Payment link for %(amount)s")
+                    % {"amount": money(row.amount, row.currency)},
+                )
+            )
+        if early_repayment.can_repay_now(loan):
+            url = reverse(f"admin:{REPAY_NOW_URL_NAME}", args=[loan.pk])
+            parts.append(format_html('<a href="{}">{}</a>', url, gettext("Repay now")))
+        if not parts:
+            return "-"
+        return format_html(" · ".join(["{}"] * len(parts)), *parts)
+
+    def get_urls(self) -> list[URLPattern]:
+        repay_now = path(
+            "<uuid:pk>/repay-now/",
+            self.admin_site.admin_view(self.repay_now_view),
+            name=REPAY_NOW_URL_NAME,
+        )
+        return [repay_now, *super().get_urls()]
+
+    def repay_now_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
+        """Staff get the loan's payment link (to open, or to forward to the seller): the
+        same page the seller's "Repay now" leads to, written to the loan's history."""
+        loan = self.get_object(request, str(pk))
+        if loan is None or not self.has_start_early_repayment_permission(request):
+            raise PermissionDenied
+        back = reverse("admin:django_defacto_loan_change", args=[loan.pk])
+        link = None
+        if request.method == "POST":
+            try:
+                link = loan_services.start_early_repayment(
+                    loan,
+                    callback_url=early_repayment_callback(request, loan),
+                    requested_by=request.user,
+                )
+            except DefactoServiceError as error:
+                self.message_user(request, error.message, messages.ERROR)
+                return TemplateResponse(
+                    request, REPAY_NOW_TEMPLATE, self._repay_now_context(request, loan, back, None)
+                )
+            if not link.reused:
+                self.log_change(
+                    request,
+                    loan,
+                    gettext("Payment link to repay now: %(amount)s")
+                    % {"amount": money(link.amount, link.currency)},
+                )
+        return TemplateResponse(
+            request, REPAY_NOW_TEMPLATE, self._repay_now_context(request, loan, back, link)
+        )
+
+    def _repay_now_context(
+        self, request: HttpRequest, loan: Loan, back: str, link: Any
+    ) -> dict[str, Any]:
+        return {
+            **self.admin_site.each_context(request),
+            "title": gettext("Repay %(loan)s now") % {"loan": loan},
+            "opts": self.opts,
+            "original": loan,
+            "loan": loan,
+            "link": link,
+            "amount": money(link.amount, link.currency) if link else "",
+            "back": back,
+            "media": self.media,
+        }
+
+    def has_start_early_repayment_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("django_defacto.start_early_repayment")
 
     @admin.display(description=_("loan"), ordering="defacto_id")
     def reference(self, loan: Loan) -> SafeString:

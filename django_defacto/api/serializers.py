@@ -237,6 +237,20 @@ class RepaymentDateSerializer(serializers.Serializer):
     to_repay_at = DayInputField()
 
 
+class PaymentLinkSerializer(serializers.Serializer):
+    url = serializers.URLField(
+        help_text=_(
+            "Defacto's page where the loan is repaid now; send the seller there. It comes "
+            "back to the marketplace, which then shows the outcome."
+        )
+    )
+    amount = serializers.IntegerField(help_text=_("What is paid there, in cents."))
+    currency = serializers.CharField()
+    expires_at = serializers.DateTimeField(
+        help_text=_("Until then the same link is answered again; a new one afterwards.")
+    )
+
+
 # ---- output ------------------------------------------------------------------------
 
 

@@ -25,6 +25,11 @@ urlpatterns = [
         name="api-loan-validate",
     ),
     path("loans/<str:loan_id>/cancel/", views.LoanCancelView.as_view(), name="api-loan-cancel"),
+    path(
+        "loans/<str:loan_id>/repay-now/",
+        views.LoanRepayNowView.as_view(),
+        name="api-loan-repay-now",
+    ),
     path("bills/", views.BillListView.as_view(), name="api-bills"),
     path("schema/", schema.ApiSchemaView.as_view(), name="api-schema"),
     # Last: any other URL under the API answers in JSON too, never Django's HTML page.

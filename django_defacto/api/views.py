@@ -21,11 +21,12 @@ from rest_framework.settings import api_settings
 
 from ..models import LoanStatus
 from ..services import borrowers, loans, seller_scope
-from ..services.loans import denial_reasons, idempotency
+from ..services.loans import denial_reasons, early_repayment, idempotency
 from . import serializers as s
 from .errors import ApiError, api_exception_handler, loan_request_failed
 from .parsers import SellerJSONParser
 from .permissions import IsSeller
+from .returns import early_repayment_callback
 from .schema import ACTION, ANY, ApiSchema, documented
 from .throttling import DefactoActionThrottle, LoanRequestThrottle
 
@@ -368,6 +369,32 @@ class LoanCancelView(SellerView):
     @documented("cancelLoan", s.LoanSerializer, request=None, errors=(*ACTION, 404, 409))
     def post(self, request: Request, loan_id: str) -> Response:
         return self.loan_response(loans.cancel_loan(self.own_loan(loan_id)))
+
+
+class LoanRepayNowView(SellerView):
+    """Repay the loan now: the URL of Defacto's payment page, to send the seller to. The
+    page sends the seller back to the package's return view, which shows the outcome on
+    the loan's page (`adapter.loan_page_url`)."""
+
+    serializer_class = s.PaymentLinkSerializer
+
+    @documented("repayLoanNow", s.PaymentLinkSerializer, request=None, errors=(*ACTION, 404, 409))
+    def post(self, request: Request, loan_id: str) -> Response:
+        loan = self.own_loan(loan_id)
+        link = loans.start_early_repayment(
+            loan, callback_url=early_repayment_callback(request, loan), requested_by=request.user
+        )
+        expires_at = link.created_at + early_repayment.link_lifetime()
+        return Response(
+            s.PaymentLinkSerializer(
+                {
+                    "url": link.url,
+                    "amount": link.amount,
+                    "currency": link.currency,
+                    "expires_at": expires_at,
+                }
+            ).data
+        )
 
 
 class BillListView(SellerView):

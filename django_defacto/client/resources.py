@@ -155,8 +155,17 @@ class Loans(Resource):
         return self._list(f"/loan/{_id(loan_id)}/events", params)
 
     def set_repayment_terms(self, body: Body) -> Any:
-        """`PUT /loan/repayment-terms` with `{"repayment_terms": [...]}` (at most 120 days)."""
+        """`PUT /loan/repayment-terms` with `{"repayment_terms": [...]}` (at most 120 days);
+        a term's `reason` `LOAN_REPAYMENT_BY_PAY_BY_LINK` switches the loan to being repaid
+        through a payment link (`repay_now`)."""
         return self._transport.request("PUT", "/loan/repayment-terms", body=body)
+
+    def repay_now(self, body: Body) -> Body:
+        """`POST /repay/now` with `{"amount", "base_callback_url", "repayment_method":
+        "PISP"}`: the URL of Defacto's payment page (`{"url"}`), which sends the payer back
+        to `base_callback_url`. Retried like a read: a link moves no money until someone
+        pays through it, and only the link answered is ever handed out."""
+        return self._post("/repay/now", body, idempotent=True)
 
 
 class Payments(Resource):

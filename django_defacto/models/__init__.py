@@ -3,6 +3,7 @@
 from .bill import Bill
 from .borrower import Borrower
 from .credit_line import CreditLine
+from .early_repayment import EarlyRepayment
 from .eligibility import EligibilityAnswer, EligibilityCheck
 from .installment import LoanInstallment
 from .invoice import Invoice
@@ -25,6 +26,7 @@ __all__ = [
     "Borrower",
     "BorrowerStatus",
     "CreditLine",
+    "EarlyRepayment",
     "EligibilityAnswer",
     "EligibilityCheck",
     "Invoice",

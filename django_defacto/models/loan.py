@@ -213,6 +213,7 @@ class Loan(MirroredModel):
                 _("Can settle a loan request without an answer (may release its invoice)"),
             ),
             ("change_repayment_date", _("Can change a loan's repayment date")),
+            ("start_early_repayment", _("Can start a loan's early repayment (payment link)")),
         ]
 
     def __str__(self) -> str:

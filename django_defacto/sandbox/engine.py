@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from . import billing, borrowers, invoices, loan_lifecycle
+from . import billing, borrowers, invoices, loan_lifecycle, pay_by_link
 from .clock import UTC, to_iso
 from .context import SandboxSettings, SandboxWorld, snapshot
 from .credit_lines import rebuild_exposure
@@ -41,6 +41,7 @@ TRANSITIONS: dict[str, Callable[[SandboxWorld, str], None]] = {
     "repay_loan": loan_lifecycle.repay,
     "overdue_loan": loan_lifecycle.overdue,
     "collect_installment": loan_lifecycle.collect_installment,
+    "confirm_link_payment": pay_by_link.confirm_payment,
     "monthly_billing": billing.run_monthly_billing,
 }
 
@@ -249,6 +250,8 @@ class SandboxEngine:
             return self._add_financial_product(request)
         if request.method == "GET" and request.path.startswith(CONTRACTS_PREFIX):
             return self._contract(request)
+        if request.path.startswith(pay_by_link.PAGE_PREFIX):
+            return pay_by_link.page(self._world, request)
         raise ApiProblem(
             404, "Not Found", f"No sandbox control at {request.method} {request.path}."
         )

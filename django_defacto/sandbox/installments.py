@@ -51,6 +51,37 @@ def loan_installments(world: SandboxWorld, loan_id: str) -> list[dict[str, Any]]
     return [item for item in world.state.installments.values() if item["_loan_id"] == loan_id]
 
 
+def _record_attempt(
+    world: SandboxWorld, installment: dict[str, Any], payment: dict[str, Any], amount: int
+) -> None:
+    installment["attempts"].append(
+        {
+            "amount": amount,
+            "currency": installment["currency"],
+            "failure_reason": None,
+            "paid_at": payment["paid_at"],
+            "payment_id": payment["id"],
+            "payment_method": payment["payment_method"],
+            "payment_type": payment["payment_type"],
+            "reference": installment["reference"],
+            "scheduled_at": installment["scheduled_at"],
+            "status": "PAID",
+        }
+    )
+    installment["paid_amount"] += amount
+    installment["last_repayment_date"] = world.now_iso()
+    installment["_updated_at"] = world.now_iso()
+    world.touch()
+
+
+def settle_installments(world: SandboxWorld, loan_id: str, payment: dict[str, Any]) -> None:
+    """What is left of each installment is paid by `payment` (the whole loan repaid)."""
+    for installment in loan_installments(world, loan_id):
+        left = installment["due_amount"] - installment["paid_amount"]
+        if left > 0:
+            _record_attempt(world, installment, payment, left)
+
+
 def collect_installment(world: SandboxWorld, installment_id: str) -> dict[str, Any] | None:
     """Collect one installment in full; return the payment (None when nothing was due)."""
     installment = world.state.installments.get(installment_id)
@@ -72,24 +103,7 @@ def collect_installment(world: SandboxWorld, installment_id: str) -> dict[str, A
         loan_id=loan["id"],
         payment_method=installment["payment_method"],
     )
-    installment["attempts"].append(
-        {
-            "amount": amount,
-            "currency": installment["currency"],
-            "failure_reason": None,
-            "paid_at": payment["paid_at"],
-            "payment_id": payment["id"],
-            "payment_method": installment["payment_method"],
-            "payment_type": "REPAYMENT_NOMINAL",
-            "reference": installment["reference"],
-            "scheduled_at": installment["scheduled_at"],
-            "status": "PAID",
-        }
-    )
-    installment["paid_amount"] = installment["due_amount"]
-    installment["last_repayment_date"] = world.now_iso()
-    installment["_updated_at"] = world.now_iso()
-    world.touch()
+    _record_attempt(world, installment, payment, amount)
     return payment
 
 

@@ -21,12 +21,14 @@ from .context import (
 )
 from .credit_lines import balances, credit_line_of, is_expired, loan_change
 from .installments import collect_installment as collect_installment_in_full
-from .installments import loan_installments, plan_installments
+from .installments import loan_installments, plan_installments, settle_installments
 from .invoices import mark_invoices_paid
 from .payments import create_payment, set_payment_status
 from .scenarios import CANCEL, FAIL, LATE, REJECT, SUCCESS
 
 PLATFORM_BORROWER_ID = "platform"
+# The repayment terms' reason of a loan repaid through a payment page (`POST /repay/now`).
+PAY_BY_LINK = "LOAN_REPAYMENT_BY_PAY_BY_LINK"
 # A loan of the LATE scenario still unpaid this long after its repayment date is overdue.
 OVERDUE_AFTER = timedelta(days=1)
 
@@ -246,10 +248,13 @@ def overdue(world: SandboxWorld, loan_id: str) -> None:
 def repay(world: SandboxWorld, loan_id: str) -> None:
     """Transition: the sandbox repays the principal automatically and closes the loan.
 
-    Interest is not part of the repayment: it is billed monthly (see `billing`).
+    Interest is not part of the repayment: it is billed monthly (see `billing`). A loan
+    switched to pay-by-link is repaid through its payment page instead (`pay_by_link`).
     """
     loan = world.state.loans.get(loan_id)
     if loan is None or loan["status"] not in ("TO_REPAY", "TO_REPAY_FEES"):
+        return
+    if loan.get("_repayment_reason") == PAY_BY_LINK:
         return
     payment = create_payment(
         world,
@@ -263,10 +268,15 @@ def repay(world: SandboxWorld, loan_id: str) -> None:
         loan_id=loan["id"],
         payment_method=loan["repayment_method"],
     )
+    close_repaid(world, loan, payment)
+
+
+def close_repaid(world: SandboxWorld, loan: dict[str, Any], payment: dict[str, Any]) -> None:
+    """The principal arrived with `payment`: the loan is repaid and closed."""
     with loan_change(world, loan):
         loan["repaid_nominal_amount"] = loan["amount"]
         loan["repaid_amount"] = loan["amount"]
-    _close_repaid(world, loan, payment)
+    _close_loan(world, loan, payment)
 
 
 def collect_installment(world: SandboxWorld, installment_id: str) -> None:
@@ -286,17 +296,19 @@ def collect_installment(world: SandboxWorld, installment_id: str) -> None:
     if all(
         item["paid_amount"] >= item["due_amount"] for item in loan_installments(world, loan["id"])
     ):
-        _close_repaid(world, loan, payment, account_event=False)
+        _close_loan(world, loan, payment, account_event=False)
 
 
-def _close_repaid(
+def _close_loan(
     world: SandboxWorld,
     loan: dict[str, Any],
     payment: dict[str, Any],
     *,
     account_event: bool = True,
 ) -> None:
-    """The principal is repaid: the financed invoice is paid and the loan closes."""
+    """The principal is repaid: the financed invoice is paid, any installment left is
+    settled by `payment` (a loan repaid early), and the loan closes."""
+    settle_installments(world, loan["id"], payment)
     loan["repaid_nominal_at"] = world.now_iso()
     loan["closed_at"] = world.now_iso()
     if account_event:

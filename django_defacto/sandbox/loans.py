@@ -19,6 +19,7 @@ from .credit_lines import (
 from .invoices import account_details, create_invoice_record
 from .messages import SandboxRequest, SandboxResponse
 from .pagination import paginate, query_datetime, query_value, query_values, single_page
+from .pay_by_link import remember_switch
 from .scenarios import DEFACTO_REPAYMENT_IBAN, SANDBOX_BIC, SUCCESS, french_iban, scenario_of_iban
 
 MAX_LOAN_AMOUNT = 20_000_000  # cents: 200,000 EUR
@@ -427,13 +428,36 @@ def set_repayment_terms(
         if loan["status"] in lifecycle.FINAL_STATUSES:
             raise bad_request("Loan cannot be changed", f"Loan {loan['id']} is {loan['status']}.")
         repayment_date = parse_datetime(term["repayment_date"], "repayment_date")
-        check_repayment_date(parse_datetime(loan["to_pay_at"]), repayment_date)
-        changes.append((loan, repayment_date, term["repayment_method"]))
-    for loan, repayment_date, method in changes:
+        reason = term.get("reason")
+        if reason == lifecycle.PAY_BY_LINK:
+            # Repaid now through a payment page: the date is today, on or after payout.
+            _check_repayment_now(loan, repayment_date)
+        else:
+            check_repayment_date(parse_datetime(loan["to_pay_at"]), repayment_date)
+        changes.append((loan, repayment_date, term["repayment_method"], reason))
+    for loan, repayment_date, method, reason in changes:
         loan["to_repay_at"] = loan["contractual_repayment_date"] = to_iso(repayment_date)
         loan["repayment_method"] = method
+        loan["_repayment_reason"] = reason
+        if reason == lifecycle.PAY_BY_LINK:
+            remember_switch(world, loan)
         _refresh_fees(loan)
     world.touch()
     return SandboxResponse(
-        200, single_page([lifecycle.render_loan(loan) for loan, _, _ in changes])
+        200, single_page([lifecycle.render_loan(loan) for loan, _, _, _ in changes])
     )
+
+
+def _check_repayment_now(loan: dict[str, Any], repayment_date: datetime) -> None:
+    if loan["status"] not in ("TO_REPAY", "TO_REPAY_FEES"):
+        raise bad_request(
+            "Loan cannot be repaid by link",
+            f"Loan {loan['id']} is {loan['status']}; only a loan to repay can be.",
+        )
+    # The loan is paid out already: the date counts from its payment.
+    days = loan_days(parse_datetime(loan["paid_at"] or loan["to_pay_at"]), repayment_date)
+    if not 0 <= days <= MAX_LOAN_DAYS:
+        raise bad_request(
+            "Invalid repayment date",
+            f"repayment_date must be 0 to {MAX_LOAN_DAYS} days after paid_at (got {days}).",
+        )

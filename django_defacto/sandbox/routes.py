@@ -19,6 +19,7 @@ from . import (
     installments,
     invoices,
     loans,
+    pay_by_link,
     payments,
     repayment_methods,
     webhook_subscriptions,
@@ -104,6 +105,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/loan/{loan_id}/cancel", loans.cancel_loan),
     Route("GET", "/loan/{loan_id}/events", loans.list_loan_events),
     Route("GET", "/events", account_events.list_events),
+    Route("POST", "/repay/now", pay_by_link.repay_now, BODY_REQUIRED),
     # Payments and bills
     Route("GET", "/payments", payments.list_payments),
     Route("GET", "/installments", installments.list_installments),

@@ -21,6 +21,7 @@ ENTITY_COLLECTIONS = (
     "installments",
     "bills",
     "webhooks",
+    "payment_links",
 )
 
 
@@ -52,6 +53,8 @@ class SandboxState:
     installments: dict[str, dict[str, Any]] = field(default_factory=dict)
     bills: dict[str, dict[str, Any]] = field(default_factory=dict)
     webhooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Pages where a loan is repaid now (`POST /repay/now`), by id.
+    payment_links: dict[str, dict[str, Any]] = field(default_factory=dict)
     loan_events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     account_events: list[dict[str, Any]] = field(default_factory=list)
     eligibility: dict[str, str] = field(default_factory=dict)  # identifier -> OK/NOT_ELIGIBLE

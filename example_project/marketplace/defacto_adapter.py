@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, time
 from typing import Any
 
+from django.urls import reverse
 from django.utils import timezone
 
 from django_defacto.adapter import Buyer as DefactoBuyer
@@ -17,6 +18,7 @@ from django_defacto.adapter import (
     SellerProfile,
 )
 from django_defacto.adapter import MarketplaceAdapter as BaseAdapter
+from django_defacto.models import Loan
 
 from .invoice_pdf import invoice_pdf
 from .models import Invoice, Notification, Seller
@@ -123,6 +125,9 @@ class MarketplaceAdapter(BaseAdapter):
 
     def invoice_pdf(self, invoice: Invoice) -> bytes:
         return invoice_pdf(invoice)
+
+    def loan_page_url(self, loan: Loan) -> str:
+        return reverse("marketplace:loan", args=[loan.pk])
 
     def notify_seller(self, seller: Seller, notification: SellerNotification) -> None:
         """Keep the message for the seller's notifications page, then email it, each

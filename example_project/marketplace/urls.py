@@ -26,6 +26,7 @@ urlpatterns = [
     path("financing/sales-history/", views.sales_history, name="sales_history"),
     path("financing/repayment/", views.repayment_method, name="repayment_method"),
     path("loans/<uuid:pk>/", views.loan_detail, name="loan"),
+    path("loans/<uuid:pk>/repay-now/", views.repay_now, name="repay_now"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:pk>/read/", views.mark_read, name="notification_read"),
     path("notifications/read/", views.mark_all_read, name="notifications_read"),

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from django_defacto.adapter import Address, Person
+from django_defacto.api.returns import early_repayment_callback
 from django_defacto.conf import get_adapter
 from django_defacto.exceptions import DefactoServiceError, InvalidSellerDetails
 from django_defacto.models import Bill, Loan, LoanEvent
@@ -54,7 +55,8 @@ from django_defacto.services.borrowers import (
     supplied_information,
     terms_url_for_seller,
 )
-from django_defacto.services.loans import loan_denial_text
+from django_defacto.services.loans import loan_denial_text, start_early_repayment
+from django_defacto.services.loans.early_repayment import can_repay_now
 
 from .forms import (
     CompanyDetailsForm,
@@ -371,7 +373,29 @@ def contract(request: HttpRequest, seller: Seller) -> HttpResponse:
 @seller_required
 def loan_detail(request: HttpRequest, seller: Seller, pk: str) -> HttpResponse:
     [loan] = _for_display([get_object_or_404(_seller_loans(seller), pk=pk)])
-    return render(request, "marketplace/loan_detail.html", {"seller": seller, "loan": loan})
+    return render(
+        request,
+        "marketplace/loan_detail.html",
+        {"seller": seller, "loan": loan, "can_repay_now": can_repay_now(loan)},
+    )
+
+
+@require_POST
+@seller_required
+def repay_now(request: HttpRequest, seller: Seller, pk: str) -> HttpResponse:
+    """Off to Defacto's payment page; the seller comes back through django_defacto's
+    return view, which shows the outcome on the loan's page."""
+    loan = get_object_or_404(_seller_loans(seller), pk=pk)
+    try:
+        link = start_early_repayment(
+            loan,
+            callback_url=early_repayment_callback(request, loan),
+            requested_by=request.user,
+        )
+    except DefactoServiceError as error:
+        messages.error(request, error.message)
+        return redirect("marketplace:loan", pk=loan.pk)
+    return redirect(link.url)
 
 
 @seller_required

@@ -29,6 +29,7 @@ CONTRACT = {
     "/defacto/api/loans/{loan_id}/": {"get", "patch"},
     "/defacto/api/loans/{loan_id}/validate/": {"post"},
     "/defacto/api/loans/{loan_id}/cancel/": {"post"},
+    "/defacto/api/loans/{loan_id}/repay-now/": {"post"},
     "/defacto/api/bills/": {"get"},
     "/defacto/api/schema/": {"get"},
 }
@@ -223,6 +224,7 @@ def test_every_endpoint_answers_as_its_document_says(defacto_client, control):
     control.advance_clock(200)
     refresh_loan(Loan.objects.get(pk=first["id"]))
     browser.get(api(f"loans/{first['id']}/"))  # paid out: with its repayment
+    browser.post(api(f"loans/{first['id']}/repay-now/"))  # the payment page's URL
     second = ask_for_loan(browser, make_invoice(seller, total=10_000)).json()
     browser.post(api(f"loans/{second['id']}/cancel/"))
     browser.get(api("loans/"))
