@@ -20,7 +20,7 @@ from .context import SandboxSettings, SandboxWorld, snapshot
 from .credit_lines import rebuild_exposure
 from .generators import CONTRACT_PDF
 from .messages import ApiProblem, SandboxRequest, SandboxResponse
-from .routes import BODY_OPTIONAL, NO_BODY, Route, match_route
+from .routes import BODY_FORM, BODY_OPTIONAL, NO_BODY, Route, match_route
 from .store import SandboxState
 from .validation import check_body, validator_for
 
@@ -41,6 +41,9 @@ TRANSITIONS: dict[str, Callable[[SandboxWorld, str], None]] = {
     "repay_loan": loan_lifecycle.repay,
     "overdue_loan": loan_lifecycle.overdue,
     "monthly_billing": billing.run_monthly_billing,
+    "validate_bill": billing.validate_bill,
+    "collect_bill": billing.collect_bill,
+    "call_guarantee": loan_lifecycle.call_guarantee,
 }
 
 
@@ -195,6 +198,13 @@ class SandboxEngine:
     def _read_body(self, request: SandboxRequest, route: Route) -> Any:
         if route.body == NO_BODY:
             return None
+        if route.body == BODY_FORM:
+            try:
+                return request.form()
+            except ValueError:
+                raise ApiProblem(
+                    400, "Bad Request", "The request body is not multipart/form-data."
+                ) from None
         try:
             body = request.json()
         except (ValueError, UnicodeDecodeError):
@@ -244,6 +254,8 @@ class SandboxEngine:
             return SandboxResponse(200, {"now": to_iso(self.now()), "counts": self.counts()})
         if action == ("POST", "/_sandbox/financial-products"):
             return self._add_financial_product(request)
+        if action == ("POST", "/_sandbox/billing"):
+            return self._set_billing(request)
         if request.method == "GET" and request.path.startswith(CONTRACTS_PREFIX):
             return self._contract(request)
         raise ApiProblem(
@@ -266,6 +278,20 @@ class SandboxEngine:
             self._world, str(body["borrower_id"]), str(body["name"]), list(types)
         )
         return SandboxResponse(201, product)
+
+    def _set_billing(self, request: SandboxRequest) -> SandboxResponse:
+        """`{"partner_sends_bills": bool}`: who sends the account's bills from now on, the
+        platform itself or Defacto (the default)."""
+        try:
+            body = request.json() or {}
+        except (ValueError, UnicodeDecodeError):
+            raise ApiProblem(400, "Bad Request", "The request body is not valid JSON.") from None
+        sends = body.get("partner_sends_bills") if isinstance(body, dict) else None
+        if not isinstance(sends, bool):
+            raise ApiProblem(400, "Bad Request", "Give partner_sends_bills: true or false.")
+        self._world.state.partner_sends_bills = sends
+        self._world.touch()
+        return SandboxResponse(200, {"partner_sends_bills": sends})
 
     def _contract(self, request: SandboxRequest) -> SandboxResponse:
         """A borrower's contract, as the link in its payload (`contract_s3_url`) serves it
