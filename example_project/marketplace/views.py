@@ -36,6 +36,7 @@ from django_defacto.models.statuses import (
     LoanStatus,
     RepaymentKind,
 )
+from django_defacto.presentation import no_bills_text
 from django_defacto.sandbox.control import SandboxControlError
 from django_defacto.services.borrowers import (
     SuppliedInformation,
@@ -51,6 +52,7 @@ from django_defacto.services.borrowers import (
     terms_url_for_seller,
 )
 from django_defacto.services.loans import loan_denial_text
+from django_defacto.services.seller_scope import seller_bills
 
 from .forms import (
     CompanyDetailsForm,
@@ -178,7 +180,7 @@ def financing(request: HttpRequest, seller: Seller) -> HttpResponse:
     borrower = borrower_for_seller(seller)
     line = current_credit_line(borrower) if borrower is not None else None
     enrolled = borrower is not None and borrower.is_enrolled
-    bills = Bill.objects.filter(borrower=borrower) if enrolled else Bill.objects.none()
+    bills = seller_bills(seller) if enrolled else Bill.objects.none()
     if enrolled and borrower is not None and not borrower.repayment_method:
         # Asked of Defacto once: the borrower then keeps its method.
         with suppress(DefactoServiceError):
@@ -205,6 +207,7 @@ def financing(request: HttpRequest, seller: Seller) -> HttpResponse:
         "line": line,
         "loans": _for_display(_seller_loans(seller)),
         "bills": bills,
+        "no_bills_text": no_bills_text(),
     }
     return render(request, "marketplace/financing.html", context)
 
