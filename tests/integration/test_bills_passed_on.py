@@ -327,3 +327,21 @@ def offer_strings(html: str) -> dict[str, str]:
     found = re.search(r'data-strings="([^"]*)"', html)
     assert found
     return json.loads(unescape(found.group(1)))
+
+
+def test_a_large_selection_is_marked_sent_in_the_background_with_its_history(
+    validated_bill, contract_adapter, settings, django_capture_on_commit_callbacks
+):
+    _, bill = validated_bill
+    settings.DEFACTO = {**settings.DEFACTO, "ADMIN_BACKGROUND_THRESHOLD": 0}
+    staff = staff_client("view_bill", "mark_bill_sent")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = confirm_action(staff, MARK_SENT, [bill], sent_on=timezone.localdate().isoformat())
+
+    assert "in the background" in " ".join(messages_of(answer))
+    assert len(sent_notices(contract_adapter)) == 1
+    bill.refresh_from_db()
+    assert bill.status == BillStatus.SENT_TO_PAYER
+    [entry] = LogEntry.objects.filter(object_id=str(bill.pk))
+    assert entry.user.username.startswith("staff")
