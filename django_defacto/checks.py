@@ -74,7 +74,7 @@ def mask_key(api_key: str) -> str:
 
 def check_defacto_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Every check of the `DEFACTO` setting and what the app needs beside it; ids
-    django_defacto.E001 to E011."""
+    django_defacto.E001 to E013."""
     try:
         options = conf.defacto_settings()
     except conf.DefactoConfigurationError:
@@ -99,6 +99,7 @@ def check_defacto_settings(app_configs: Any = None, **kwargs: Any) -> list[Check
     messages.extend(_check_api_key(options))
     messages.extend(_check_adapter(options))
     messages.extend(_check_webhooks(options))
+    messages.extend(_check_billing(options))
     messages.extend(_check_unknown_keys(options))
     return messages
 
@@ -194,6 +195,29 @@ def _check_webhooks(options: conf.DefactoSettings) -> list[CheckMessage]:
                 "query string of the webhook URL you subscribe at Defacto, or set "
                 'DEFACTO["WEBHOOKS_ENABLED"] to False.',
                 id="django_defacto.E006",
+            )
+        ]
+    return []
+
+
+def _check_billing(options: conf.DefactoSettings) -> list[CheckMessage]:
+    if options.fees_payer not in conf.FEES_PAYERS:
+        return [
+            Error(
+                f'DEFACTO["FEES_PAYER"] is {options.fees_payer!r}.',
+                hint='Set it to "seller" (the default) or "marketplace": who pays Defacto\'s '
+                "fees, as agreed with Defacto. The seller is told accordingly.",
+                id="django_defacto.E012",
+            )
+        ]
+    if options.marketplace_sends_bills and options.fees_payer == conf.FEES_PAID_BY_MARKETPLACE:
+        return [
+            Error(
+                'DEFACTO["MARKETPLACE_SENDS_BILLS"] is on while the marketplace pays the fees: '
+                "sellers would be sent bills for fees they do not pay.",
+                hint='Set DEFACTO["MARKETPLACE_SENDS_BILLS"] to False, or DEFACTO["FEES_PAYER"] '
+                'to "seller" if the sellers pay the fees the marketplace bills them.',
+                id="django_defacto.E013",
             )
         ]
     return []

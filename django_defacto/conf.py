@@ -23,6 +23,11 @@ from .client.api import SANDBOX_URL
 if TYPE_CHECKING:
     from .adapter import MarketplaceAdapter
 
+#: The values of `DEFACTO["FEES_PAYER"]`.
+FEES_PAID_BY_SELLER = "seller"
+FEES_PAID_BY_MARKETPLACE = "marketplace"
+FEES_PAYERS = (FEES_PAID_BY_SELLER, FEES_PAID_BY_MARKETPLACE)
+
 DEFAULTS: dict[str, Any] = {
     "API_KEY": "",
     "BASE_URL": SANDBOX_URL,
@@ -79,6 +84,12 @@ DEFAULTS: dict[str, Any] = {
     # Seconds one worker holds a seller notification while the adapter sends it; a worker
     # that dies mid-send leaves it to the sweep once this has passed.
     "SELLER_NOTIFICATION_LEASE": 300,
+    # Who pays Defacto's fees on a seller's loans: "seller" or "marketplace". What the
+    # seller reads before consenting follows it.
+    "FEES_PAYER": "seller",
+    # The marketplace sends Defacto's bills to its sellers itself (agreed with Defacto)
+    # and tells Defacto each one it sent, from the admin.
+    "MARKETPLACE_SENDS_BILLS": False,
     # {% cash_in_now_button %} on an invoice that cannot be financed: nothing (False), or a
     # disabled button with the reasons (True).
     "SHOW_INELIGIBLE_BUTTON": False,
@@ -123,6 +134,8 @@ class DefactoSettings:
     sales_history_batch_size: int = 100
     sales_history_lease_seconds: int = 600
     early_repayment_link_seconds: int = 15 * 60
+    fees_payer: str = "seller"
+    marketplace_sends_bills: bool = False
     unknown_keys: tuple[str, ...] = field(default=())
 
 
@@ -175,6 +188,8 @@ def defacto_settings() -> DefactoSettings:
         sales_history_batch_size=max(1, int(merged["SALES_HISTORY_BATCH_SIZE"])),
         sales_history_lease_seconds=int(merged["SALES_HISTORY_LEASE_SECONDS"]),
         early_repayment_link_seconds=int(merged["EARLY_REPAYMENT_LINK_SECONDS"]),
+        fees_payer=str(merged["FEES_PAYER"] or "").lower(),
+        marketplace_sends_bills=bool(merged["MARKETPLACE_SENDS_BILLS"]),
         unknown_keys=tuple(sorted(set(configured) - set(DEFAULTS))),
     )
     _cache["settings"] = result

@@ -15,6 +15,7 @@ from .conf import DefactoConfigurationError
 
 __all__ = [
     "AlreadyFinanced",
+    "BillNotSendable",
     "BorrowerIdentifierTaken",
     "DefactoAuthenticationFailed",
     "DefactoConfigurationError",
@@ -105,6 +106,13 @@ class AlreadyFinanced(NotEligible):
     """The invoice already has a loan."""
 
     code = "already_financed"
+
+
+class BillNotSendable(DefactoServiceError):
+    """The bill cannot be marked sent: Defacto sends the bills itself, the bill is not
+    VALIDATED, or nobody is known to send it to."""
+
+    code = "bill_not_sendable"
 
 
 class LoanActionRefused(DefactoServiceError):

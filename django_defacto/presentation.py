@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
+from .conf import FEES_PAID_BY_MARKETPLACE, defacto_settings
 from .exceptions import NotEligible
 from .models import BorrowerStatus, Loan, LoanStatus
 from .models.statuses import LOAN_DISBURSED, LOAN_TO_REPAY
@@ -128,9 +129,59 @@ def rate_text(rate: Decimal | None) -> str | None:
     return format(Decimal(rate).normalize(), "f")
 
 
+def marketplace_pays_fees() -> bool:
+    """Whether the marketplace pays Defacto's fees (`DEFACTO["FEES_PAYER"]`): the seller is
+    then never told to pay them."""
+    return defacto_settings().fees_payer == FEES_PAID_BY_MARKETPLACE
+
+
 def amount_to_repay(loan: Loan) -> int:
-    """What the seller still owes on a paid loan: principal plus fees, less repayments."""
-    return max(loan.amount + (loan.fees_estimated or 0) - loan.repaid_amount, 0)
+    """What the seller still owes on a paid loan: principal plus the fees they pay, less
+    repayments."""
+    fees = 0 if marketplace_pays_fees() else (loan.fees_estimated or 0)
+    return max(loan.amount + fees - loan.repaid_amount, 0)
+
+
+def estimated_cost_template() -> str:
+    """The dialog's "Cost of the loan" for an estimate, with `{cost}` to fill in: who pays
+    it follows `DEFACTO["FEES_PAYER"]` and who bills it `MARKETPLACE_SENDS_BILLS`."""
+    if marketplace_pays_fees():
+        return gettext("{cost} (estimate), paid by the marketplace")
+    if defacto_settings().marketplace_sends_bills:
+        return gettext("{cost} (estimate), billed to you monthly by the marketplace")
+    return gettext("{cost} (estimate)")
+
+
+def no_bills_text() -> str:
+    """What a seller without bills reads where their bills would be."""
+    if marketplace_pays_fees():
+        return gettext("No bills: the marketplace pays the cost of your loans.")
+    if defacto_settings().marketplace_sends_bills:
+        return gettext("No bills yet. The marketplace bills the cost of your loans monthly.")
+    return gettext("No bills yet. Defacto bills the cost of your loans monthly.")
+
+
+def _cost_sentence(cost: str, *, estimate: bool) -> str:
+    """The consent text's sentence about the cost, saying who pays it."""
+    if marketplace_pays_fees():
+        if estimate:
+            text = gettext(
+                "The financing costs about %(cost)s, which the marketplace pays: you repay "
+                "only the amount lent."
+            )
+        else:
+            text = gettext(
+                "The financing costs %(cost)s, which the marketplace pays: you repay only "
+                "the amount lent."
+            )
+        return text % {"cost": cost}
+    if estimate:
+        text = gettext("The financing costs about %(cost)s.") % {"cost": cost}
+    else:
+        text = gettext("The financing costs %(cost)s.") % {"cost": cost}
+    if defacto_settings().marketplace_sends_bills:
+        text += " " + gettext("The marketplace bills you this cost monthly, for Defacto.")
+    return text
 
 
 def repayment_instructions(loan: Loan) -> dict[str, Any] | None:
@@ -173,10 +224,7 @@ def consent_text(invoice_number: str, quote: Quote | None, *, auto_validate: boo
         )
     if quote.cost is not None:
         cost = money(quote.cost, quote.currency)
-        if quote.cost_is_estimate:
-            text += " " + gettext("The financing costs about %(cost)s.") % {"cost": cost}
-        else:
-            text += " " + gettext("The financing costs %(cost)s.") % {"cost": cost}
+        text += " " + _cost_sentence(cost, estimate=quote.cost_is_estimate)
     if auto_validate:
         text += " " + gettext(
             "With automatic validation, the loan may be accepted and paid at once; it can "

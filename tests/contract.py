@@ -156,6 +156,15 @@ def _describe(exc: BaseException) -> str:
     return f"{exc}" + (" [" + "; ".join(details) + "]" if details else "")
 
 
+def _body_of(request: requests.PreparedRequest) -> Any:
+    """The request's JSON body decoded; a multipart form's raw bytes as they are."""
+    if not request.body:
+        return None
+    if (request.headers.get("Content-Type") or "").startswith("multipart/"):
+        return request.body
+    return json.loads(request.body)
+
+
 @dataclass
 class Exchange:
     method: str
@@ -188,12 +197,8 @@ class ContractCheckingAdapter(BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         if not self.invalid_requests_expected:
             check_request(request)
-        body = request.body
         record = Exchange(
-            request.method or "",
-            urlsplit(request.url or "").path,
-            None,
-            json.loads(body) if body else None,
+            request.method or "", urlsplit(request.url or "").path, None, _body_of(request)
         )
         self.exchanges.append(record)
         response = self.inner.send(request, **kwargs)

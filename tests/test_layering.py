@@ -38,6 +38,7 @@ SERVICE_RANKS = {
     "poll_intervals": 0,
     "mirror": 1,
     "borrowers": 2,
+    "bills": 2,
     "sync": 2,
     "seller_scope": 3,
     "loans": 4,

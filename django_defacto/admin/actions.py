@@ -60,6 +60,9 @@ class BulkAction:
     outcome: Callable[[Any], str] = status_now
     task_kwargs: Callable[[dict[str, Any]], dict[str, Any]] = _no_task_kwargs
     form_class: type[forms.Form] | None = None
+    # What the row's admin history records of `result`; None when nothing changed. The
+    # task then also takes `user_id`, to record it under the staff member who asked.
+    history: Callable[[Any], str | None] | None = None
 
 
 def background_threshold() -> int:
@@ -123,6 +126,9 @@ def run_each(
                 messages.ERROR,
             )
         else:
+            change = action.history(result) if action.history else None
+            if change:
+                modeladmin.log_change(request, obj, change)
             modeladmin.message_user(
                 request,
                 gettext("%(object)s: %(outcome)s")
@@ -142,6 +148,8 @@ def run_in_background(
     as they are then."""
     ids = [str(obj.pk) for obj in rows]
     kwargs = action.task_kwargs(data)
+    if action.history is not None:
+        kwargs["user_id"] = request.user.pk
     transaction.on_commit(lambda: action.task.delay(ids, **kwargs))
     modeladmin.message_user(
         request,

@@ -48,6 +48,41 @@ class RepaymentDateForm(forms.Form):
         return check_repayment_day(self.cleaned_data["to_repay_on"])
 
 
+def sent_datetime(day: date) -> datetime:
+    """The day a bill was sent, as the aware moment told to Defacto: noon, local time."""
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+class MarkBillSentForm(forms.Form):
+    sent_on = forms.DateField(
+        label=_("Sent on"),
+        widget=AdminDateWidget,
+        initial=timezone.localdate,
+        help_text=_("The day the bills were sent to the sellers."),
+    )
+    to_email_addresses = forms.CharField(
+        label=_("Sent to"),
+        required=False,
+        help_text=_(
+            "Email addresses, separated by commas. Leave empty for each seller's own address."
+        ),
+    )
+
+    def clean_sent_on(self) -> date:
+        day = self.cleaned_data["sent_on"]
+        if day > timezone.localdate():
+            raise forms.ValidationError(_("A bill cannot have been sent in the future."))
+        return day
+
+    def clean_to_email_addresses(self) -> list[str]:
+        addresses = [part.strip() for part in self.cleaned_data["to_email_addresses"].split(",")]
+        addresses = [address for address in addresses if address]
+        field = forms.EmailField()
+        for address in addresses:
+            field.clean(address)
+        return addresses
+
+
 class TermsAcceptanceForm(forms.Form):
     accepted = forms.BooleanField(
         label=TERMS_ACCEPTED_LABEL,

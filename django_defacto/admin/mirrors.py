@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from ..conf import defacto_settings
 from ..models import Bill, CreditLine, Payment
+from ..services import bills as bill_services
 from ..support.formatting import money
+from ..tasks.bulk_actions import mark_bills_sent
 from . import display
+from .actions import BulkAction, confirm_and_run
 from .base import MirrorAdmin
+from .forms import MarkBillSentForm, sent_datetime
 
 
 @admin.register(CreditLine)
@@ -72,6 +85,42 @@ class PaymentAdmin(MirrorAdmin):
         return money(payment.amount, payment.currency)
 
 
+def _sent_outcome(sent: bill_services.BillSent) -> str:
+    day = sent.bill.email_sent_to_payer_on
+    when = date_format(timezone.localtime(day), "DATE_FORMAT") if day else "-"
+    if sent.told_defacto:
+        return gettext("Defacto is told it was sent on %(day)s") % {"day": when}
+    return gettext("already sent on %(day)s; Defacto was not told again") % {"day": when}
+
+
+def _history(sent: bill_services.BillSent) -> str | None:
+    return bill_services.sent_in_words(sent) if sent.told_defacto else None
+
+
+MARK_SENT = BulkAction(
+    name="mark_sent_selected",
+    title=_("Mark bills sent to the sellers"),
+    intro=_(
+        "Tell Defacto the marketplace sent these bills to the sellers, so that Defacto "
+        "collects them. Only validated bills can be sent; one already sent is left alone."
+    ),
+    button=_("Yes, they were sent"),
+    form_class=MarkBillSentForm,
+    run=lambda bill, data: bill_services.mark_bill_sent(
+        bill,
+        sent_on=sent_datetime(data["sent_on"]),
+        to_email_addresses=data["to_email_addresses"],
+    ),
+    outcome=_sent_outcome,
+    history=_history,
+    task=mark_bills_sent,
+    task_kwargs=lambda data: {
+        "sent_on": sent_datetime(data["sent_on"]).isoformat(),
+        "to_email_addresses": data["to_email_addresses"],
+    },
+)
+
+
 @admin.register(Bill)
 class BillAdmin(MirrorAdmin):
     list_display = (
@@ -82,10 +131,28 @@ class BillAdmin(MirrorAdmin):
         "start_date",
         "end_date",
         "due_date",
+        "email_sent_to_payer_on",
     )
     list_select_related = ("borrower",)
     list_filter = ("status", "start_date")
     search_fields = ("invoice_number", "defacto_id", "business_identifier", "borrower__name")
+    actions = ["mark_sent_selected"]
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if not defacto_settings().marketplace_sends_bills:
+            # Defacto sends the bills itself: there is nothing to tell it.
+            actions.pop("mark_sent_selected", None)
+        return actions
+
+    @admin.action(description=_("Mark sent to the seller"), permissions=["mark_bill_sent"])
+    def mark_sent_selected(
+        self, request: HttpRequest, queryset: QuerySet
+    ) -> TemplateResponse | None:
+        return confirm_and_run(self, request, queryset, MARK_SENT)
+
+    def has_mark_bill_sent_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("django_defacto.mark_bill_sent")
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, bill: Bill) -> SafeString:

@@ -480,6 +480,10 @@ class BillSerializer(serializers.Serializer):
     status = serializers.CharField()
     status_label = serializers.SerializerMethodField()
     number = serializers.CharField(source="invoice_number")
+    sent_on = DayField(
+        source="email_sent_to_payer_on",
+        help_text=_("The day the bill was sent to the seller; null until then."),
+    )
 
     def get_id(self, bill: Any) -> str:
         return bill.defacto_id or str(bill.pk)

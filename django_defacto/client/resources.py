@@ -78,6 +78,12 @@ class CreditLines(Resource):
     def get(self, credit_line_id: str, **params: Any) -> Body:
         return self._get(f"/credit_line/{_id(credit_line_id)}", **params)
 
+    def account(self) -> Body:
+        """The platform's own credit line (`GET /credit_line`, `APITenantCreditLine`): its
+        terms and running totals. Deprecated by Defacto, which no longer gives the
+        account's max exposure there."""
+        return self._get("/credit_line")
+
 
 class BusinessData(Resource):
     """Data shared about a borrower's business to refine its credit line
@@ -113,6 +119,28 @@ class Invoices(Resource):
 
     def update(self, invoice_id: str, body: Body) -> Body:
         return self._transport.request("PATCH", f"/invoice/{_id(invoice_id)}", body=body)
+
+    def upload(
+        self,
+        pdf: bytes,
+        *,
+        filename: str = "invoice.pdf",
+        buyer: str | None = None,
+        seller: str | None = None,
+        metadata: str | None = None,
+    ) -> Body:
+        """Create an invoice from its PDF (`POST /invoices/upload`, a multipart form);
+        Defacto reads the invoice's details from the document. `buyer` and `seller` read
+        `<identifier type>-<identifier>`, e.g. `SIREN-899021021`; `metadata` is a JSON
+        object as text. Not retried once sent: a second upload makes a second invoice."""
+        params = {"buyer": buyer, "seller": seller}
+        return self._transport.request(
+            "POST",
+            "/invoices/upload",
+            params=params,
+            body={"metadata": metadata} if metadata is not None else None,
+            files={"file": (filename, pdf, "application/pdf")},
+        )
 
     def submit(self, invoice_id: str) -> Body:
         return self._post(f"/invoice/{_id(invoice_id)}/submit")

@@ -102,23 +102,32 @@ class Transport:
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         idempotent: bool | None = None,
     ) -> Any:
         """Send one API call, retrying what is safe to retry; return the decoded JSON body
-        (None for an empty answer) or raise a `DefactoError`."""
+        (None for an empty answer) or raise a `DefactoError`.
+
+        `files` (name -> (filename, bytes, content type)) sends a multipart form instead of
+        JSON; `body` then gives its plain fields."""
         method = method.upper()
         url = urljoin(self.base_url, path.lstrip("/"))
         shown_path = urlsplit(url).path
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
-        data = None if body is None else json.dumps(body, default=_json_default).encode()
         headers = {
             "Authorization": f"Bearer {self._api_key}",
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
         }
-        if data is not None:
-            headers["Content-Type"] = "application/json"
+        data: Any
+        if files is not None:
+            # `requests` writes the multipart body and its Content-Type (with the boundary).
+            data = body
+        else:
+            data = None if body is None else json.dumps(body, default=_json_default).encode()
+            if data is not None:
+                headers["Content-Type"] = "application/json"
         encoded_params = encode_params(params)
         policy = self.retry_policy
         attempt = 0
@@ -134,6 +143,7 @@ class Transport:
                     url,
                     params=encoded_params,
                     data=data,
+                    files=files,
                     headers=headers,
                     timeout=self.timeout,
                 )

@@ -34,11 +34,20 @@ class Bill(MirroredModel):
     end_date = models.DateTimeField(_("period end"), null=True, blank=True)
     due_date = models.DateTimeField(_("due"), null=True, blank=True)
     ran_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    email_sent_to_payer_on = models.DateTimeField(_("sent to the payer"), null=True, blank=True)
+    # What the marketplace told Defacto when it sent the bill itself (POST /bill/{id}/sent).
+    sent_to = models.JSONField(_("sent to"), default=list, blank=True)
+    # Held while one process tells Defacto the bill was sent, so a second click or a second
+    # worker does not; a process that dies leaves it to expire (`services.bills`).
+    sending_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("bill")
         verbose_name_plural = _("bills")
         ordering = ["-start_date", "-id"]
+        permissions = [
+            ("mark_bill_sent", _("Can mark a bill sent to the seller")),
+        ]
 
     def __str__(self) -> str:
         return self.invoice_number or self.defacto_id or f"bill {self.pk}"
@@ -55,4 +64,5 @@ class Bill(MirroredModel):
             "end_date": aware_datetime(payload.get("end_date")),
             "due_date": aware_datetime(payload.get("due_date")),
             "ran_at": aware_datetime(payload.get("ran_at")),
+            "email_sent_to_payer_on": aware_datetime(payload.get("email_sent_to_payer_on")),
         }

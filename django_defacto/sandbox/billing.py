@@ -1,5 +1,12 @@
 """Monthly bills: on the 1st (00:00 UTC) each borrower is billed the interest its loans
-accrued during the previous month."""
+accrued during the previous month.
+
+A bill follows Defacto's statuses: GENERATED when the run makes it, VALIDATED an hour later
+(`BILL_VALIDATION_DELAY`). Then Defacto sends it to the payer itself and it is TO_PAY, or,
+for an account whose platform sends the bills (`state.partner_sends_bills`, set through
+`POST /_sandbox/billing`), it waits, VALIDATED, until `POST /bill/{bill_id}/sent` makes
+it SENT_TO_PAYER. On its due date (or a day after it was sent, if later) the fees are
+debited and the bill is PAID; a bill never sent is never debited."""
 
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ from .clock import (
     parse_datetime,
     to_iso,
 )
-from .context import SandboxWorld, not_found, public
+from .context import SandboxWorld, bad_request, not_found, public
 from .loan_lifecycle import PLATFORM_BORROWER_ID, fees_for_days
 from .loans import DEFACTO_REPAYMENT_ACCOUNT, PLATFORM_BUSINESS
 from .messages import SandboxRequest, SandboxResponse
@@ -22,6 +29,10 @@ from .pagination import paginate, query_datetime, query_values
 from .payments import create_payment, render_payment
 
 BILL_PAYMENT_DAYS = 14
+BILL_VALIDATION_DELAY = 3600.0
+# A bill sent after its due date is debited this long after it was sent.
+LATE_SENT_BILL_DEBIT_DELAY = 86400.0
+SENT_STATUSES = frozenset({"TO_PAY", "SENT_TO_PAYER"})
 
 
 def ensure_monthly_billing(world: SandboxWorld) -> None:
@@ -105,7 +116,7 @@ def _create_bill(
         "end_date": to_iso(month_end),
         "due_date": to_iso(due_date),
         "ran_at": world.now_iso(),
-        "status": "TO_PAY",
+        "status": "GENERATED",
         "to_pay_amount": amount,
         "invoice": None,
         "invoice_number": f"SBX-BILL-{world.state.next_sequence():06d}",
@@ -115,6 +126,38 @@ def _create_bill(
         "_borrower_id": borrower_id,
         "_payment_id": payment["id"],
     }
+    world.schedule(BILL_VALIDATION_DELAY, "validate_bill", bill_id)
+
+
+def validate_bill(world: SandboxWorld, bill_id: str) -> None:
+    """Transition: a generated bill is VALIDATED; unless the platform sends its bills,
+    Defacto sends it at once (TO_PAY) and debits it on its due date."""
+    bill = world.state.bills.get(bill_id)
+    if bill is None or bill["status"] != "GENERATED":
+        return
+    bill["status"] = "VALIDATED"
+    if not world.state.partner_sends_bills:
+        bill["status"] = "TO_PAY"
+        bill["email_sent_to_payer_on"] = world.now_iso()
+        _schedule_collection(world, bill)
+    world.touch()
+
+
+def _schedule_collection(world: SandboxWorld, bill: dict[str, Any]) -> None:
+    delay = (parse_datetime(bill["due_date"]) - world.now()).total_seconds()
+    world.schedule(max(delay, LATE_SENT_BILL_DEBIT_DELAY), "collect_bill", bill["id"])
+
+
+def collect_bill(world: SandboxWorld, bill_id: str) -> None:
+    """Transition: the fees of a sent bill are debited; the bill is PAID."""
+    bill = world.state.bills.get(bill_id)
+    if bill is None or bill["status"] not in SENT_STATUSES:
+        return
+    # A fee debit, like its creation, is not announced: Defacto notifies loan payments.
+    payment = world.state.payments[bill["_payment_id"]]
+    payment.update(status="PAID", paid_at=world.now_iso(), _updated_at=world.now_iso())
+    bill["status"] = "PAID"
+    world.touch()
 
 
 def render_bill(world: SandboxWorld, bill: dict[str, Any]) -> dict[str, Any]:
@@ -151,15 +194,23 @@ def list_bills(world: SandboxWorld, request: SandboxRequest, body: Any) -> Sandb
 
 
 def mark_bill_sent(
-    world: SandboxWorld, request: SandboxRequest, body: dict[str, Any] | None, bill_id: str
+    world: SandboxWorld, request: SandboxRequest, body: dict[str, Any], bill_id: str
 ) -> SandboxResponse:
+    """Only a VALIDATED bill may be sent. The same notice again changes nothing and is
+    answered alike, so a platform that lost the answer can repeat it."""
     bill = world.state.bills.get(bill_id)
     if bill is None:
         raise not_found("Bill", bill_id)
-    sent_on = (body or {}).get("sent_on")
+    if bill.get("_sent_to") is not None:  # the platform told it already
+        return SandboxResponse(204)
+    if bill["status"] != "VALIDATED":
+        raise bad_request(
+            "Bill not sendable",
+            f"Bill {bill_id} is {bill['status']}; a bill is sent only once VALIDATED.",
+        )
     bill["status"] = "SENT_TO_PAYER"
-    bill["email_sent_to_payer_on"] = (
-        normalise_iso(sent_on, "sent_on") if sent_on else world.now_iso()
-    )
+    bill["email_sent_to_payer_on"] = normalise_iso(body["sent_on"], "sent_on")
+    bill["_sent_to"] = list(body["to_email_addresses"])
+    _schedule_collection(world, bill)
     world.touch()
     return SandboxResponse(204)

@@ -48,6 +48,11 @@ class SandboxControl:
             {"borrower_id": borrower_id, "name": name, "installment_types": installment_types},
         )
 
+    def set_partner_sends_bills(self, sends: bool = True) -> None:
+        """Make the platform send the account's bills itself (VALIDATED bills then wait for
+        `POST /bill/{bill_id}/sent`), or give that back to Defacto."""
+        self._call("POST", "billing", {"partner_sends_bills": sends})
+
     def add_fault(self, kind: str, **options: Any) -> dict[str, Any]:
         """Add a fault: `rate=` or `next=`, optional `path=`, `method=`, `seconds=`."""
         return self._call("POST", "faults", {"kind": kind, **options})

@@ -20,7 +20,7 @@ from .context import SandboxSettings, SandboxWorld, snapshot
 from .credit_lines import rebuild_exposure
 from .generators import CONTRACT_PDF
 from .messages import ApiProblem, SandboxRequest, SandboxResponse
-from .routes import BODY_OPTIONAL, NO_BODY, Route, match_route
+from .routes import BODY_FORM, BODY_OPTIONAL, NO_BODY, Route, match_route
 from .store import SandboxState
 from .validation import check_body, validator_for
 
@@ -43,6 +43,9 @@ TRANSITIONS: dict[str, Callable[[SandboxWorld, str], None]] = {
     "collect_installment": loan_lifecycle.collect_installment,
     "confirm_link_payment": pay_by_link.confirm_payment,
     "monthly_billing": billing.run_monthly_billing,
+    "validate_bill": billing.validate_bill,
+    "collect_bill": billing.collect_bill,
+    "call_guarantee": loan_lifecycle.call_guarantee,
 }
 
 
@@ -199,6 +202,13 @@ class SandboxEngine:
     def _read_body(self, request: SandboxRequest, route: Route) -> Any:
         if route.body == NO_BODY:
             return None
+        if route.body == BODY_FORM:
+            try:
+                return request.form()
+            except ValueError:
+                raise ApiProblem(
+                    400, "Bad Request", "The request body is not multipart/form-data."
+                ) from None
         try:
             body = request.json()
         except (ValueError, UnicodeDecodeError):
@@ -248,6 +258,8 @@ class SandboxEngine:
             return SandboxResponse(200, {"now": to_iso(self.now()), "counts": self.counts()})
         if action == ("POST", "/_sandbox/financial-products"):
             return self._add_financial_product(request)
+        if action == ("POST", "/_sandbox/billing"):
+            return self._set_billing(request)
         if request.method == "GET" and request.path.startswith(CONTRACTS_PREFIX):
             return self._contract(request)
         if request.path.startswith(pay_by_link.PAGE_PREFIX):
@@ -272,6 +284,20 @@ class SandboxEngine:
             self._world, str(body["borrower_id"]), str(body["name"]), list(types)
         )
         return SandboxResponse(201, product)
+
+    def _set_billing(self, request: SandboxRequest) -> SandboxResponse:
+        """`{"partner_sends_bills": bool}`: who sends the account's bills from now on, the
+        platform itself or Defacto (the default)."""
+        try:
+            body = request.json() or {}
+        except (ValueError, UnicodeDecodeError):
+            raise ApiProblem(400, "Bad Request", "The request body is not valid JSON.") from None
+        sends = body.get("partner_sends_bills") if isinstance(body, dict) else None
+        if not isinstance(sends, bool):
+            raise ApiProblem(400, "Bad Request", "Give partner_sends_bills: true or false.")
+        self._world.state.partner_sends_bills = sends
+        self._world.touch()
+        return SandboxResponse(200, {"partner_sends_bills": sends})
 
     def _contract(self, request: SandboxRequest) -> SandboxResponse:
         """A borrower's contract, as the link in its payload (`contract_s3_url`) serves it

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
+from datetime import timedelta
 from typing import Any
 
-from .clock import normalise_iso
+from django_defacto.contract import openapi_spec
+
+from .clock import normalise_iso, to_iso
 from .context import (
     INVOICE_VERIFICATION_DELAY,
     SandboxWorld,
@@ -12,7 +18,7 @@ from .context import (
     not_found,
     public,
 )
-from .messages import SandboxRequest, SandboxResponse
+from .messages import FormPart, SandboxRequest, SandboxResponse
 from .pagination import paginate, query_bool, query_values
 from .scenarios import REJECT, SANDBOX_BIC, scenario_of_iban
 
@@ -165,6 +171,97 @@ def create_invoice(
     world: SandboxWorld, request: SandboxRequest, body: dict[str, Any]
 ) -> SandboxResponse:
     invoice = create_invoice_record(world, body, draft=bool(body.get("is_draft")))
+    return SandboxResponse(201, render_invoice(invoice))
+
+
+# `POST /invoices/upload` reads no real PDF: it "extracts" an invoice by this rule. Lines
+# of the file such as `Invoice number: F-2026-001`, `Total: 1234.56` and `Due: 2026-12-31`
+# give its number, its amount (EUR; net and total alike) and its due date. Whatever is
+# missing comes from the file's SHA-256: number SBX-UPL-<its first 8 hex digits>, an amount
+# of 100 to 9,999 whole euros, due 30 days after the upload. Same file, same invoice.
+_EXTRACTED = {
+    "invoice_number": re.compile(rb"Invoice number:\s*([A-Za-z0-9._/-]{1,64})"),
+    "total": re.compile(rb"Total:\s*([0-9]{1,9})(?:\.([0-9]{2}))?"),
+    "due": re.compile(rb"Due:\s*([0-9]{4}-[0-9]{2}-[0-9]{2})"),
+}
+UPLOAD_DUE_DAYS = 30
+IDENTIFIER_TYPES = frozenset(
+    kind
+    for kind in openapi_spec()["components"]["schemas"]["APIBusinessCounterparty"]["properties"][
+        "identifier_type"
+    ]["enum"]
+    if kind
+)
+
+
+def extract_invoice(world: SandboxWorld, pdf: bytes) -> dict[str, Any]:
+    """The invoice creation fields the sandbox reads from an uploaded PDF (see above)."""
+    digest = hashlib.sha256(pdf).hexdigest()
+    found = {key: pattern.search(pdf) for key, pattern in _EXTRACTED.items()}
+    number = found["invoice_number"]
+    total = found["total"]
+    due = found["due"]
+    if total:
+        amount = int(total.group(1)) * 100 + int(total.group(2) or 0)
+    else:
+        amount = (100 + int(digest[8:16], 16) % 9_900) * 100
+    return {
+        "invoice_number": number.group(1).decode() if number else f"SBX-UPL-{digest[:8]}",
+        "total_amount": amount,
+        "net_amount": amount,
+        "tax_amount": 0,
+        "due_at": (
+            f"{due.group(1).decode()}T00:00:00Z"
+            if due
+            else to_iso(world.now() + timedelta(days=UPLOAD_DUE_DAYS))
+        ),
+        "issued_at": world.now_iso(),
+    }
+
+
+def _business(request: SandboxRequest, name: str) -> dict[str, Any] | None:
+    """`SIREN-899021021` from the query as a counterparty."""
+    value = query_values(request, name)
+    if not value:
+        return None
+    kind, separator, identifier = value[-1].partition("-")
+    kind = kind.lower()
+    if not separator or kind not in IDENTIFIER_TYPES or not identifier:
+        raise bad_request(
+            f"Invalid {name}",
+            f"{name} must read <business_identifier_type>-<business_identifier>, "
+            "such as SIREN-899021021.",
+        )
+    return {"identifier": identifier, "identifier_type": kind}
+
+
+def _uploaded_pdf(form: dict[str, FormPart]) -> bytes:
+    part = form.get("file") or next((p for p in form.values() if p.filename), None)
+    if part is None or not part.content:
+        raise bad_request("Missing file", "Send the invoice's PDF in the form, as file.")
+    if not part.content.startswith(b"%PDF-"):
+        raise bad_request("Not a PDF", "The uploaded file is not a PDF document.")
+    return part.content
+
+
+def upload_invoice(
+    world: SandboxWorld, request: SandboxRequest, form: dict[str, FormPart]
+) -> SandboxResponse:
+    """A draft invoice made from an uploaded PDF, by the sandbox's extraction rule."""
+    body = extract_invoice(world, _uploaded_pdf(form))
+    for name in ("buyer", "seller"):
+        business = _business(request, name)
+        if business:
+            body[name] = business
+    if "metadata" in form:
+        try:
+            metadata = json.loads(form["metadata"].text())
+        except (UnicodeDecodeError, ValueError):
+            metadata = None
+        if not isinstance(metadata, dict):
+            raise bad_request("Invalid metadata", "metadata must be a JSON object.")
+        body["metadata"] = metadata
+    invoice = create_invoice_record(world, body, draft=True)
     return SandboxResponse(201, render_invoice(invoice))
 
 

@@ -31,6 +31,9 @@ PLATFORM_BORROWER_ID = "platform"
 PAY_BY_LINK = "LOAN_REPAYMENT_BY_PAY_BY_LINK"
 # A loan of the LATE scenario still unpaid this long after its repayment date is overdue.
 OVERDUE_AFTER = timedelta(days=1)
+# A loan still unpaid this long after its repayment date has its guarantee called (the
+# guarantor is asked to pay); `GET /loans?guarantee_called=` tells such loans apart.
+GUARANTEE_CALLED_AFTER = timedelta(days=30)
 
 TRANSITION_NAMES = {
     "SUBMITTED": "SUBMIT",
@@ -243,6 +246,19 @@ def overdue(world: SandboxWorld, loan_id: str) -> None:
         return
     loan["_overdue_at"] = world.now_iso()
     world.emit("loan", "Loan.OVERDUE", loan["status"], "OVERDUE", lambda: render_loan(loan))
+    called_at = parse_datetime(loan["to_repay_at"]) + GUARANTEE_CALLED_AFTER
+    world.schedule(
+        max((called_at - world.now()).total_seconds(), 0.0), "call_guarantee", loan["id"]
+    )
+
+
+def call_guarantee(world: SandboxWorld, loan_id: str) -> None:
+    """Transition: a loan still unpaid `GUARANTEE_CALLED_AFTER` its repayment date has its
+    guarantee called (the loan's status does not change)."""
+    loan = world.state.loans.get(loan_id)
+    if loan is None or loan["status"] not in ("TO_REPAY", "TO_REPAY_FEES"):
+        return
+    loan["_guarantee_called_at"] = world.now_iso()
 
 
 def repay(world: SandboxWorld, loan_id: str) -> None:

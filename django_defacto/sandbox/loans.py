@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import loan_lifecycle as lifecycle
@@ -18,7 +18,15 @@ from .credit_lines import (
 )
 from .invoices import account_details, create_invoice_record
 from .messages import SandboxRequest, SandboxResponse
-from .pagination import paginate, query_datetime, query_value, query_values, single_page
+from .pagination import (
+    paginate,
+    query_bool,
+    query_datetime,
+    query_int,
+    query_value,
+    query_values,
+    single_page,
+)
 from .pay_by_link import remember_switch
 from .scenarios import DEFACTO_REPAYMENT_IBAN, SANDBOX_BIC, SUCCESS, french_iban, scenario_of_iban
 
@@ -278,6 +286,7 @@ def _loan_filter(world: SandboxWorld, request: SandboxRequest) -> Any:
     statuses = set(query_values(request, "status"))
     borrowers = set(query_values(request, "borrower"))
     loan_types = set(query_values(request, "loan_type"))
+    guarantee_called = query_bool(request, "guarantee_called")
     ranges = []
     for field_name in ("to_pay_at", "to_repay_at", "contractual_repayment_date"):
         start = query_datetime(request, f"{field_name}_from")
@@ -286,6 +295,17 @@ def _loan_filter(world: SandboxWorld, request: SandboxRequest) -> Any:
             ranges.append(
                 (field_name, to_iso(start) if start else None, to_iso(end) if end else None)
             )
+    within_days = query_int(request, "to_repay_at_within_days")
+    if within_days is not None:
+        if any(field_name == "to_repay_at" for field_name, _, _ in ranges):
+            raise bad_request(
+                "Invalid filters",
+                "to_repay_at_within_days cannot be combined with to_repay_at_from "
+                "or to_repay_at_to.",
+            )
+        # Shorthand for to_repay_at_from=now and to_repay_at_to=now + that many days.
+        now = world.now()
+        ranges.append(("to_repay_at", to_iso(now), to_iso(now + timedelta(days=within_days))))
 
     def matches(loan: dict[str, Any]) -> bool:
         if ids and loan["id"] not in ids:
@@ -295,6 +315,10 @@ def _loan_filter(world: SandboxWorld, request: SandboxRequest) -> Any:
         if borrowers and loan["borrower"]["identifier"] not in borrowers:
             return False
         if loan_types and loan["loan_type"] not in loan_types:
+            return False
+        if guarantee_called is not None and bool(loan.get("_guarantee_called_at")) != (
+            guarantee_called
+        ):
             return False
         for field_name, start, end in ranges:
             value = loan[field_name]

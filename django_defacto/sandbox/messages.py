@@ -8,8 +8,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class FormPart:
+    """One field of a multipart form: a file's bytes and name, or a plain value."""
+
+    content: bytes
+    filename: str | None = None
+    content_type: str = "text/plain"
+
+    def text(self) -> str:
+        return self.content.decode("utf-8")
 
 
 @dataclass
@@ -33,6 +47,29 @@ class SandboxRequest:
             headers={k.lower(): v for k, v in (headers or {}).items()},
             body=body or b"",
         )
+
+    def form(self) -> dict[str, FormPart]:
+        """Return the parts of a `multipart/form-data` body by field name; raises
+        ValueError when the body is not one."""
+        content_type = self.headers.get("content-type", "")
+        if not content_type.lower().startswith("multipart/form-data"):
+            raise ValueError("The body is not multipart/form-data.")
+        head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+        message = BytesParser(policy=HTTP).parsebytes(head + self.body)
+        if not message.is_multipart():
+            raise ValueError("The multipart body has no parts.")
+        parts: dict[str, FormPart] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            if not isinstance(name, str):
+                continue
+            payload = part.get_payload(decode=True)
+            parts[name] = FormPart(
+                content=payload if isinstance(payload, bytes) else b"",
+                filename=part.get_filename(),
+                content_type=part.get_content_type(),
+            )
+        return parts
 
     def json(self) -> Any:
         """Return the decoded JSON body, or None when the body is empty."""

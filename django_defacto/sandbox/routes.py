@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import (
+    account,
     account_events,
     billing,
     borrowers,
@@ -29,10 +30,11 @@ from .messages import SandboxResponse
 Handler = Callable[..., SandboxResponse]
 
 # How a route treats the request body: validated against the contract and required,
-# validated only when present, or ignored.
+# validated only when present, ignored, or read as a multipart form (its parts by name).
 BODY_REQUIRED = "required"
 BODY_OPTIONAL = "optional"
 NO_BODY = "none"
+BODY_FORM = "form"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ ROUTES: tuple[Route, ...] = (
     # Credit lines and eligibility
     Route("GET", "/credit_lines", credit_lines.list_credit_lines),
     Route("GET", "/credit_line/{credit_line_id}", credit_lines.get_credit_line),
+    Route("GET", "/credit_line", account.get_account_credit_line),
     Route("POST", "/eligibility/borrower", eligibility.check_borrower_eligibility, BODY_REQUIRED),
     Route(
         "POST",
@@ -90,6 +93,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/business/data/invoices", business_data.upload_invoices, BODY_REQUIRED),
     # Invoices
     Route("POST", "/invoices", invoices.create_invoice, BODY_REQUIRED),
+    Route("POST", "/invoices/upload", invoices.upload_invoice, BODY_FORM),
     Route("GET", "/invoices", invoices.list_invoices),
     Route("GET", "/invoice/{invoice_id}", invoices.get_invoice),
     Route("PATCH", "/invoice/{invoice_id}", invoices.patch_invoice, BODY_REQUIRED),
@@ -110,7 +114,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/payments", payments.list_payments),
     Route("GET", "/installments", installments.list_installments),
     Route("GET", "/bills", billing.list_bills),
-    Route("POST", "/bill/{bill_id}/sent", billing.mark_bill_sent, BODY_OPTIONAL),
+    Route("POST", "/bill/{bill_id}/sent", billing.mark_bill_sent, BODY_REQUIRED),
     # Webhook subscriptions
     Route("POST", "/webhooks", webhook_subscriptions.create_webhook, BODY_REQUIRED),
     Route("GET", "/webhooks", webhook_subscriptions.list_webhooks),

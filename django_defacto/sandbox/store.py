@@ -64,6 +64,9 @@ class SandboxState:
     schedule: list[ScheduledTransition] = field(default_factory=list)  # a heap
     sequence: int = 0
     clock_offset: float = 0.0
+    # The account's platform sends Defacto's bills to the payers itself (Defacto sets
+    # this by contract; the sandbox through `POST /_sandbox/billing`).
+    partner_sends_bills: bool = False
     # Derived indexes (not serialised).
     borrower_id_by_identifier: dict[str, str] = field(default_factory=dict)
     loan_id_by_salt: dict[str, str] = field(default_factory=dict)
@@ -131,6 +134,7 @@ class SandboxState:
             schedule=[item.to_dict() for item in sorted(self.schedule)],
             sequence=self.sequence,
             clock_offset=self.clock_offset,
+            partner_sends_bills=self.partner_sends_bills,
         )
         return data
 
@@ -150,6 +154,7 @@ class SandboxState:
             schedule=[ScheduledTransition(**item) for item in data.get("schedule", [])],
             sequence=int(data.get("sequence", 0)),
             clock_offset=float(data.get("clock_offset", 0.0)),
+            partner_sends_bills=bool(data.get("partner_sends_bills", False)),
         )
         for name in ENTITY_COLLECTIONS:
             setattr(state, name, {item["id"]: item for item in data.get(name, [])})

@@ -15,6 +15,7 @@ This module lists the public service API, the one the guide documents ("Services
 reference"); import from here, or from the noun's package.
 """
 
+from .bills import mark_bill_sent
 from .borrowers import (
     Financing,
     Reason,
@@ -86,6 +87,7 @@ __all__ = [
     "give_information",
     "invoice_item",
     "loan_denial_text",
+    "mark_bill_sent",
     "offer_for_invoice",
     "poll_pending_decisions",
     "process_event",

@@ -15,11 +15,13 @@ from datetime import datetime
 from typing import Any, cast
 
 from celery import shared_task
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import models
 
 from ..exceptions import DefactoServiceError
-from ..models import Borrower, Loan
+from ..models import Bill, Borrower, Loan
 from ..models.payloads import aware_datetime
+from ..services import bills as bill_services
 from ..services import borrowers as borrower_services
 from ..services import loans as loan_services
 
@@ -72,6 +74,26 @@ def change_repayment_dates(loan_ids: list[str], to_repay_at: str) -> dict[str, A
     # The admin queues an aware datetime's isoformat, which always parses.
     when = cast(datetime, aware_datetime(to_repay_at))
     return for_each(Loan, loan_ids, lambda loan: loan_services.change_repayment_date(loan, when))
+
+
+@shared_task(name="django_defacto.mark_bills_sent")
+def mark_bills_sent(
+    bill_ids: list[str], sent_on: str, to_email_addresses: list[str], user_id: Any = None
+) -> dict[str, Any]:
+    """Tell Defacto the marketplace sent these bills; each one told now goes to its admin
+    history under `user_id`."""
+    when = cast(datetime, aware_datetime(sent_on))
+
+    def mark(bill: Bill) -> None:
+        sent = bill_services.mark_bill_sent(
+            bill, sent_on=when, to_email_addresses=to_email_addresses
+        )
+        if sent.told_defacto and user_id is not None:
+            LogEntry.objects.log_actions(
+                user_id, [sent.bill], CHANGE, change_message=bill_services.sent_in_words(sent)
+            )
+
+    return for_each(Bill, bill_ids, mark)
 
 
 @shared_task(name="django_defacto.enroll_borrowers")

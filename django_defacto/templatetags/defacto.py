@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from ..conf import defacto_settings, get_adapter
-from ..presentation import consent_text
+from ..presentation import consent_text, estimated_cost_template
 from ..services.borrowers.financial_products import products_to_choose_from
 from ..services.loans import check_eligibility
 from ..services.loans.eligibility import max_installments
@@ -69,7 +69,7 @@ def script_strings() -> dict[str, str]:
         "error": gettext("Something went wrong: {message}"),
         "network_error": gettext("The connection failed. Please try again."),
         "cost_unknown": gettext("Shown once Defacto has opened your credit line"),
-        "estimate": gettext("{cost} (estimate)"),
+        "estimate": estimated_cost_template(),
         "days": gettext("{days} days"),
     }
 
@@ -125,7 +125,7 @@ def cash_in_now_button(context: template.Context, invoice: Any) -> dict[str, Any
         "csrf_token": str(csrf),
         "amount": money(quote_.amount, quote_.currency) if quote_ else "",
         "cost": (
-            money(quote_.cost, quote_.currency)
+            estimated_cost_template().format(cost=money(quote_.cost, quote_.currency))
             if quote_ is not None and quote_.cost is not None
             else ""
         ),

@@ -37,7 +37,7 @@ from django_defacto.models.statuses import (
     LoanStatus,
     RepaymentKind,
 )
-from django_defacto.presentation import installment_progress
+from django_defacto.presentation import installment_progress, no_bills_text
 from django_defacto.sandbox.control import SandboxControlError
 from django_defacto.services.borrowers import (
     SuppliedInformation,
@@ -57,6 +57,7 @@ from django_defacto.services.borrowers import (
 )
 from django_defacto.services.loans import loan_denial_text, start_early_repayment
 from django_defacto.services.loans.early_repayment import can_repay_now
+from django_defacto.services.seller_scope import seller_bills
 
 from .forms import (
     CompanyDetailsForm,
@@ -186,7 +187,7 @@ def financing(request: HttpRequest, seller: Seller) -> HttpResponse:
     borrower = borrower_for_seller(seller)
     line = current_credit_line(borrower) if borrower is not None else None
     enrolled = borrower is not None and borrower.is_enrolled
-    bills = Bill.objects.filter(borrower=borrower) if enrolled else Bill.objects.none()
+    bills = seller_bills(seller) if enrolled else Bill.objects.none()
     if enrolled and borrower is not None and not borrower.repayment_method:
         # Asked of Defacto once: the borrower then keeps its method.
         with suppress(DefactoServiceError):
@@ -214,6 +215,7 @@ def financing(request: HttpRequest, seller: Seller) -> HttpResponse:
         "sales_history": sales_history_sharing(seller) if enrolled else None,
         "loans": _for_display(_seller_loans(seller)),
         "bills": bills,
+        "no_bills_text": no_bills_text(),
     }
     return render(request, "marketplace/financing.html", context)
 

@@ -164,6 +164,7 @@ def test_declined_loan_reason_translates(client, control):
 
 
 def test_month_end_bill_can_be_marked_sent(client, control):
+    control.set_partner_sends_bills(True)
     borrower = ready_borrower(client, control)
     client.loans.create(
         loan_request(client, borrower, auto_validate=True, wait_for_validation=True)
@@ -171,12 +172,31 @@ def test_month_end_bill_can_be_marked_sent(client, control):
     control.advance_clock(32 * 86400)
     bills = client.bills.list(business_identifier=borrower["identifier"]).to_list()
     assert bills and bills[0]["to_pay_amount"] > 0
-    client.bills.mark_sent(
-        bills[0]["id"],
-        {"sent_on": datetime.now(timezone.utc).isoformat(), "to_email_addresses": ["a@b.fr"]},
-    )
+    assert bills[0]["status"] == "VALIDATED"  # waiting for the platform to send it
+    sent_on = datetime.now(timezone.utc).replace(microsecond=0)
+    notice = {"sent_on": sent_on.isoformat(), "to_email_addresses": ["a@b.fr"]}
+    client.bills.mark_sent(bills[0]["id"], notice)
+    # The same notice again is answered alike and changes nothing.
+    client.bills.mark_sent(bills[0]["id"], {**notice, "sent_on": datetime.now(timezone.utc)})
     again = client.bills.list(bill_id=bills[0]["id"]).to_list()
     assert again[0]["status"] == "SENT_TO_PAYER"
+    assert datetime.fromisoformat(again[0]["email_sent_to_payer_on"]) == sent_on
+
+
+def test_a_bill_defacto_sent_itself_cannot_be_marked_sent(client, control):
+    borrower = ready_borrower(client, control)
+    client.loans.create(
+        loan_request(client, borrower, auto_validate=True, wait_for_validation=True)
+    )
+    control.advance_clock(32 * 86400)
+    [bill] = client.bills.list(business_identifier=borrower["identifier"]).to_list()
+    assert bill["status"] in ("TO_PAY", "PAID")
+    assert bill["email_sent_to_payer_on"]
+    with pytest.raises(InvalidRequestError, match="only once VALIDATED"):
+        client.bills.mark_sent(
+            bill["id"],
+            {"sent_on": datetime.now(timezone.utc).isoformat(), "to_email_addresses": ["a@b.fr"]},
+        )
 
 
 def test_webhook_subscription_lifecycle(client):
@@ -209,3 +229,67 @@ def test_every_exchange_was_checked_against_the_contract(client, control, contra
     methods = {(e.method, e.path.split("/")[1]) for e in contract_adapter.exchanges}
     assert ("POST", "loans") in methods and ("POST", "borrowers") in methods
     assert all(e.status is not None for e in contract_adapter.exchanges)
+
+
+def test_an_uploaded_pdf_becomes_a_draft_invoice_read_by_the_sandbox_rule(client):
+    pdf = b"%PDF-1.4\nInvoice number: F-2026-042\nTotal: 1234.56\nDue: 2026-12-31\n%%EOF"
+
+    invoice = client.invoices.upload(
+        pdf, buyer="SIREN-899021021", seller="SIREN-552100554", metadata='{"order": "A-7"}'
+    )
+
+    assert invoice["invoice_number"] == "F-2026-042"
+    assert invoice["net_amount"] == 123_456
+    assert invoice["due_at"].startswith("2026-12-31")
+    assert invoice["status"] == "TO_SUBMIT"
+    assert invoice["buyer"]["identifier"] == "899021021"
+    assert invoice["buyer"]["identifier_type"] == "siren"
+    assert invoice["seller"]["identifier"] == "552100554"
+    assert invoice["metadata"] == {"order": "A-7"}
+    assert client.invoices.get(invoice["id"])["invoice_number"] == "F-2026-042"
+
+
+def test_an_upload_without_details_is_read_from_the_files_fingerprint(client):
+    pdf = b"%PDF-1.4\nno readable fields\n%%EOF"
+
+    first = client.invoices.upload(pdf)
+    second = client.invoices.upload(pdf)
+    other = client.invoices.upload(pdf + b"\n")
+
+    assert first["invoice_number"].startswith("SBX-UPL-")
+    assert (first["invoice_number"], first["net_amount"]) == (
+        second["invoice_number"],
+        second["net_amount"],
+    )
+    assert first["id"] != second["id"]
+    assert other["invoice_number"] != first["invoice_number"]
+    assert 10_000 <= first["net_amount"] <= 999_900 and first["net_amount"] % 100 == 0
+
+
+def test_an_upload_that_is_not_a_pdf_is_refused(client):
+    with pytest.raises(InvalidRequestError, match="not a PDF"):
+        client.invoices.upload(b"GIF89a not an invoice")
+    with pytest.raises(InvalidRequestError, match="SIREN-899021021"):
+        client.invoices.upload(b"%PDF-1.4\n", buyer="899021021")
+
+
+def test_the_accounts_own_credit_line_totals_the_loans(client, control):
+    borrower = ready_borrower(client, control)
+    before = client.credit_lines.account()
+    assert before["distribution"] == "PARTNER"
+    assert before["pool_amount"] is None  # no longer given by Defacto
+    assert before["amount_to_repay"] == 0
+
+    loan = client.loans.create(
+        loan_request(
+            client, borrower, amount=150_000, scenario="SUCCESS_ONE_DAY_LATER", auto_validate=True
+        )
+    )
+    assert client.credit_lines.account()["balance_pending_validation"] == 150_000
+    control.advance_clock(600)
+    assert client.loans.get(loan["id"])["status"] == "TO_REPAY"
+
+    after = client.credit_lines.account()
+    assert after["amount_to_repay"] == 150_000
+    assert after["balance_pending_validation"] == 0
+    assert after["coming_up_monthly_fees"] > 0

@@ -439,6 +439,7 @@ def test_the_bills_come_by_pages(defacto_client, control):
         "status": "TO_PAY",
         "status_label": "To pay",
         "number": "B-2",
+        "sent_on": None,
     }
 
 

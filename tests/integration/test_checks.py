@@ -136,6 +136,30 @@ def test_webhooks_enabled_without_a_token_is_an_error():
     )
 
 
+def test_who_pays_the_fees_must_be_the_seller_or_the_marketplace():
+    messages = defacto_messages(API_KEY=SANDBOX_KEY, ADAPTER=ADAPTER, FEES_PAYER="buyer")
+    assert ids(messages) == ["django_defacto.E012"]
+    assert "FEES_PAYER" in messages[0].msg
+    for payer in ("seller", "marketplace", "Marketplace"):
+        assert defacto_messages(API_KEY=SANDBOX_KEY, ADAPTER=ADAPTER, FEES_PAYER=payer) == []
+
+
+def test_the_marketplace_cannot_send_bills_for_fees_it_pays_itself():
+    messages = defacto_messages(
+        API_KEY=SANDBOX_KEY,
+        ADAPTER=ADAPTER,
+        FEES_PAYER="marketplace",
+        MARKETPLACE_SENDS_BILLS=True,
+    )
+    assert ids(messages) == ["django_defacto.E013"]
+    assert (
+        defacto_messages(
+            API_KEY=SANDBOX_KEY, ADAPTER=ADAPTER, FEES_PAYER="seller", MARKETPLACE_SENDS_BILLS=True
+        )
+        == []
+    )
+
+
 def test_a_misspelt_key_is_warned_about_with_the_likely_intended_key():
     messages = defacto_messages(API_KEY=SANDBOX_KEY, ADAPTER=ADAPTER, WEBHOOK_TOKEN="s3cr3t")
     assert ids(messages) == ["django_defacto.W007"]

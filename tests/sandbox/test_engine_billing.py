@@ -42,22 +42,63 @@ def test_the_first_of_the_month_bills_last_months_interest():
     assert len(bills) == 1
     bill = bills[0]
     assert bill["to_pay_amount"] == 700 + 350  # 0.07 % a day, one day each
-    assert bill["status"] == "TO_PAY"
+    assert bill["status"] == "GENERATED"
     assert bill["billed_business"]["identifier"] == borrower["identifier"]
     assert bill["end_date"].startswith(month_end.date().isoformat())
     assert bill["ran_at"].startswith(month_end.date().isoformat())
     assert bill["payment"]["amount"] == 1050
 
-    client.ok(
+    # Validated an hour later, then sent by Defacto itself (the default): to pay.
+    engine.advance_clock(3600)
+    bill = client.ok("GET", f"/bills?bill_id={bill['id']}")["data"][0]
+    assert bill["status"] == "TO_PAY"
+    assert bill["email_sent_to_payer_on"]
+    status, problem = client.call(
         "POST",
         f"/bill/{bill['id']}/sent",
-        {
-            "sent_on": month_end.isoformat(),
-            "to_email_addresses": ["billing@example.com"],
-        },
-        status=204,
+        {"sent_on": month_end.isoformat(), "to_email_addresses": ["billing@example.com"]},
     )
-    assert client.ok("GET", "/bills?status=SENT_TO_PAYER")["total"] == 1
+    assert status == 400 and "VALIDATED" in problem["detail"]
+
+    # Debited on its due date.
+    move_to(engine, month_end + timedelta(days=14, minutes=1))
+    bill = client.ok("GET", f"/bills?bill_id={bill['id']}")["data"][0]
+    assert bill["status"] == "PAID"
+    assert bill["payment"]["status"] == "PAID"
+
+
+def test_a_platform_that_sends_its_bills_is_debited_only_once_it_sent_them():
+    engine = SandboxEngine(seed=7)
+    client = EngineClient(engine)
+    client.ok("POST", "/_sandbox/billing", {"partner_sends_bills": True})
+    month_end = first_of_next_month(engine.now() + timedelta(days=1))
+    move_to(engine, month_end - timedelta(hours=2))
+    borrower = client.ready_borrower()
+    client.request_loan(borrower, amount=500_000, auto_validate=True, wait_for_validation=True)
+    move_to(engine, month_end + timedelta(hours=2))
+    [bill] = client.ok("GET", "/bills?status=VALIDATED")["data"]
+    assert bill["email_sent_to_payer_on"] is None
+
+    # Never sent: never debited, even after its due date.
+    move_to(engine, month_end + timedelta(days=20))
+    assert client.ok("GET", "/bills?status=VALIDATED")["total"] == 1
+    sent_on = (month_end + timedelta(days=20)).isoformat()
+    notice = {"sent_on": sent_on, "to_email_addresses": ["billing@example.com"]}
+    client.ok("POST", f"/bill/{bill['id']}/sent", notice, status=204)
+    [sent] = client.ok("GET", "/bills?status=SENT_TO_PAYER")["data"]
+    assert sent["email_sent_to_payer_on"].startswith(sent_on[:19])
+
+    engine.advance_clock(86400 + 60)  # sent after its due date: debited a day later
+    assert client.ok("GET", f"/bills?bill_id={bill['id']}")["data"][0]["status"] == "PAID"
+    # The same notice again (its answer was lost, say) is answered alike.
+    client.ok("POST", f"/bill/{bill['id']}/sent", notice, status=204)
+
+
+def test_a_bill_is_sent_with_the_date_and_the_recipients():
+    engine = SandboxEngine(seed=8)
+    client = EngineClient(engine)
+    status, _ = client.call("POST", "/bill/00000000-0000-4000-8000-000000000000/sent", {})
+    assert status == 422  # sent_on and to_email_addresses are required
 
 
 def test_each_month_crossed_runs_its_own_billing():

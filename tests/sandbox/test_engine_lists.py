@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from django_defacto.sandbox.engine import SandboxEngine
@@ -96,3 +97,62 @@ def test_a_filtered_page_of_ten_thousand_loans_counts_them_all():
     assert page["total"] == 10_000
     assert len(page["data"]) == 50
     assert page["data"][0]["to_pay_at"] == template["to_pay_at"]
+
+
+def _loan_due_in(client: EngineClient, borrower: dict, days: int, **options) -> str:
+    """A loan paid out now, to repay in `days` days; its id."""
+    now = client.engine.now()
+    return client.request_loan(
+        borrower,
+        to_pay_at=now.isoformat(),
+        to_repay_at=(now + timedelta(days=days)).isoformat(),
+        auto_validate=True,
+        wait_for_validation=True,
+        **options,
+    )["id"]
+
+
+def test_loans_to_repay_within_days_counts_from_now():
+    client = EngineClient(SandboxEngine(seed=11))
+    borrower = client.ready_borrower()
+    soon = _loan_due_in(client, borrower, 5)
+    later = _loan_due_in(client, borrower, 40)
+
+    def within(days: int) -> list[str]:
+        page = client.ok("GET", f"/loans?to_repay_at_within_days={days}")
+        return [loan["id"] for loan in page["data"]]
+
+    assert within(7) == [soon]
+    assert set(within(60)) == {soon, later}
+    # 36 days on, the first is past its date and the second comes within reach.
+    client.engine.advance_clock(36 * 86400)
+    assert within(7) == [later]
+
+
+def test_within_days_cannot_be_combined_with_a_repayment_range():
+    client = EngineClient(SandboxEngine(seed=12))
+    status, problem = client.call(
+        "GET", "/loans?to_repay_at_within_days=7&to_repay_at_from=2026-01-01T00:00:00Z"
+    )
+    assert status == 400 and "to_repay_at_within_days" in problem["detail"]
+
+
+def test_guarantee_called_on_a_loan_left_unpaid_thirty_days():
+    client = EngineClient(SandboxEngine(seed=13))
+    borrower = client.ready_borrower()
+    unpaid = _loan_due_in(client, borrower, 10, scenario="LATE")
+    repaid = _loan_due_in(client, borrower, 10)
+    client.engine.advance_clock(600)
+
+    def listed(called: str) -> list[str]:
+        page = client.ok("GET", f"/loans?guarantee_called={called}")
+        return [loan["id"] for loan in page["data"]]
+
+    assert listed("true") == []
+    assert set(listed("false")) == {unpaid, repaid}
+    client.engine.advance_clock(39 * 86400)  # 29 days past its date: not yet
+    assert listed("true") == []
+    client.engine.advance_clock(2 * 86400)
+    assert listed("true") == [unpaid]
+    assert listed("false") == [repaid]
+    assert client.loan(unpaid)["status"] == "TO_REPAY"
