@@ -136,10 +136,10 @@ def marketplace_pays_fees() -> bool:
 
 
 def amount_to_repay(loan: Loan) -> int:
-    """What the seller still owes on a paid loan: principal plus the fees they pay, less
-    repayments."""
-    fees = 0 if marketplace_pays_fees() else (loan.fees_estimated or 0)
-    return max(loan.amount + fees - loan.repaid_amount, 0)
+    """What the seller still transfers for a paid loan: the principal not repaid yet.
+    Never the interest: Defacto bills it monthly (NOTES.md, "Payments and bills"), so
+    adding it here would have it paid twice."""
+    return max(loan.amount - loan.repaid_amount, 0)
 
 
 def estimated_cost_template() -> str:

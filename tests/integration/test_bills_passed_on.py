@@ -305,22 +305,23 @@ def test_the_dialog_says_the_marketplace_bills_the_seller(
     assert "paid by the marketplace" not in html
 
 
-def test_a_seller_whose_fees_the_marketplace_pays_repays_only_the_amount_lent(
+def test_the_transfer_repays_the_amount_lent_whoever_pays_the_interest(
     defacto_client, control, settings
 ):
+    """The interest comes on the monthly bill, so it is never in the repayment transfer
+    as well, whoever pays it."""
     seller, _ = ready_seller(control, "SUCCESS_ONE_DAY_LATER")
     loan = cash_in_now(make_invoice(seller, total=240_000), auto_validate=True)
     control.advance_clock(300)
     loan = refresh_loan(loan)
     assert loan.status == LoanStatus.TO_REPAY and loan.fees_estimated
 
-    with_fees = repayment_instructions(loan)
+    seller_pays = repayment_instructions(loan)
     settings.DEFACTO = {**settings.DEFACTO, "FEES_PAYER": "marketplace"}
-    without_fees = repayment_instructions(loan)
+    marketplace_pays = repayment_instructions(loan)
 
-    assert with_fees is not None and without_fees is not None
-    assert with_fees["amount"] == loan.amount + loan.fees_estimated
-    assert without_fees["amount"] == loan.amount
+    assert seller_pays is not None and marketplace_pays is not None
+    assert seller_pays["amount"] == marketplace_pays["amount"] == loan.amount
 
 
 def offer_strings(html: str) -> dict[str, str]:

@@ -88,10 +88,10 @@ def link_lifetime() -> timedelta:
 
 def amount_due(payload: dict[str, Any]) -> int:
     """What repays the loan today, in cents, from Defacto's loan: the principal not repaid
-    yet and the fees of repaying today (`fees_ongoing`) not paid yet."""
+    yet. The interest is not part of it: Defacto bills it monthly (NOTES.md), and asking
+    for it here too would have the seller pay it twice."""
     principal = int(payload.get("amount") or 0) - int(payload.get("repaid_nominal_amount") or 0)
-    fees = int(payload.get("fees_ongoing") or 0) - int(payload.get("paid_interests_amount") or 0)
-    return max(principal, 0) + max(fees, 0)
+    return max(principal, 0)
 
 
 def _status(loan: Loan) -> str:
@@ -217,7 +217,12 @@ def _ask_defacto(loan: Loan, callback_url: str) -> tuple[str, int, Loan]:
             )
         amount = amount_due(payload)
         if amount <= 0:
-            raise EarlyRepaymentRefused(gettext("Nothing is left to repay on this loan."))
+            raise EarlyRepaymentRefused(
+                gettext(
+                    "The amount lent is repaid; what is left is the interest, which comes "
+                    "on the monthly bill."
+                )
+            )
         term: dict[str, Any] = {
             "loan_id": defacto_id,
             "repayment_date": defacto_moment(timezone.now()),
