@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 
 from ..api.returns import early_repayment_callback
@@ -312,7 +312,11 @@ class LoanAdmin(MirrorAdmin):
         progress = installment_progress(loan)
         if not progress:
             return gettext("Repaid in one go")
-        labels = {"paid": gettext("paid"), "due": gettext("due"), "late": gettext("late")}
+        labels = {
+            "paid": pgettext("installment", "paid"),
+            "due": pgettext("installment", "to pay"),
+            "late": pgettext("installment", "late"),
+        }
         rows = format_html_join(
             "",
             '<tr class="defacto-installment--{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
@@ -332,7 +336,7 @@ class LoanAdmin(MirrorAdmin):
             "<th>{}</th><th>{}</th></tr></thead><tbody>{}</tbody></table>",
             gettext("due on"),
             gettext("amount"),
-            gettext("paid"),
+            gettext("paid so far"),
             gettext("status"),
             rows,
         )

@@ -25,6 +25,7 @@ from rest_framework.views import exception_handler, set_rollback
 from ..conf import DefactoConfigurationError
 from ..exceptions import (
     AlreadyFinanced,
+    BillNotSendable,
     BorrowerIdentifierTaken,
     DefactoServiceError,
     DefactoUnavailable,
@@ -60,6 +61,7 @@ SERVICE_STATUS: dict[type[DefactoServiceError], int] = {
     BorrowerIdentifierTaken: status.HTTP_409_CONFLICT,
     LoanActionRefused: status.HTTP_409_CONFLICT,
     SalesHistoryUnavailable: status.HTTP_409_CONFLICT,
+    BillNotSendable: status.HTTP_409_CONFLICT,
     LoanNotAtDefacto: status.HTTP_409_CONFLICT,
     DefactoUnavailable: DEFACTO_UNAVAILABLE,
     # Kept at 502 like every unmapped error (it was never answered 503 with Retry-After),

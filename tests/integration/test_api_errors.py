@@ -56,6 +56,10 @@ STATUS_OF_CODE = {
     "defacto_authentication_failed": 502,
     "defacto_not_found": 502,
     "webhook_processing_failed": 502,
+    "early_repayment_refused": 409,
+    "early_repayment_in_progress": 409,
+    "sales_history_unavailable": 409,
+    "bill_not_sendable": 409,
 }
 
 
