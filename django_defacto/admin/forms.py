@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..models import RepaymentKind
+from ..services.loans.installments import MAX_INSTALLMENTS, MIN_INSTALLMENTS
 
 # Defacto lends for 1 to 120 days (contract/NOTES.md).
 MIN_REPAYMENT_DAYS = 1
@@ -118,6 +119,16 @@ class CashInForm(forms.Form):
         required=False,
         widget=AdminDateWidget,
         help_text=_("Leave empty for the default term; otherwise 1 to 120 days from today."),
+    )
+    installments = forms.IntegerField(
+        label=_("Installments"),
+        required=False,
+        min_value=MIN_INSTALLMENTS,
+        max_value=MAX_INSTALLMENTS,
+        help_text=_(
+            "Leave empty to repay in one go; otherwise equal installments, the last on the "
+            "repayment date, where the seller's financing offers them."
+        ),
     )
 
     def __init__(self, *args: Any, invoices: Iterable[tuple[str, str]], **kwargs: Any) -> None:

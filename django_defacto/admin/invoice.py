@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..adapter import MarketplaceAdapter
 from ..conf import get_adapter
-from ..exceptions import DefactoServiceError, NotEligible
+from ..exceptions import DefactoServiceError, InvalidInstallments, NotEligible
 from ..models import Invoice, Loan, LoanStatus
 from ..services import loans as loan_services
 from ..support.formatting import money
@@ -43,7 +43,7 @@ def reasons_in_words(reasons: list[Any]) -> str:
     return " ".join(str(message) for _code, message in reasons)
 
 
-def quote_in_words(quote: Any) -> dict[str, str]:
+def quote_in_words(quote: Any) -> dict[str, Any]:
     if quote is None:
         return {}
     cost = "" if quote.cost is None else money(quote.cost, quote.currency)
@@ -53,6 +53,9 @@ def quote_in_words(quote: Any) -> dict[str, str]:
         "quote_amount": money(quote.amount, quote.currency),
         "cost": cost,
         "daily_rate": rate,
+        "schedule": [
+            (step.due_on, money(step.amount, quote.currency)) for step in quote.installments
+        ],
     }
 
 
@@ -178,7 +181,9 @@ class InvoiceAdmin(MirrorAdmin):
                 return self._request_loan(request, host_invoice, form)
             try:
                 eligibility = loan_services.check_eligibility(
-                    host_invoice, to_repay_at=form.to_repay_at
+                    host_invoice,
+                    to_repay_at=form.to_repay_at,
+                    installments=form.cleaned_data.get("installments"),
                 )
             except DefactoServiceError as error:
                 self.message_user(request, error.message, messages.ERROR)
@@ -201,15 +206,19 @@ class InvoiceAdmin(MirrorAdmin):
         retry = HttpResponseRedirect(reverse(f"admin:{CASH_IN_URL_NAME}"))
         try:
             loan = loan_services.cash_in_now(
-                host_invoice, requested_by=request.user, to_repay_at=form.to_repay_at
+                host_invoice,
+                requested_by=request.user,
+                to_repay_at=form.to_repay_at,
+                installments=form.cleaned_data.get("installments"),
             )
-        except NotEligible as error:
+        except (NotEligible, InvalidInstallments) as error:
+            reasons = error.reasons if isinstance(error, NotEligible) else []
             self.message_user(
                 request,
                 gettext("Invoice %(invoice)s cannot be financed: %(reasons)s")
                 % {
                     "invoice": host_invoice,
-                    "reasons": reasons_in_words(error.reasons) or error.message,
+                    "reasons": reasons_in_words(reasons) or error.message,
                 },
                 messages.ERROR,
             )

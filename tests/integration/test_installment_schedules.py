@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
 from django_defacto.exceptions import InvalidInstallments, NotEligible
-from django_defacto.models import Borrower
+from django_defacto.models import Borrower, Loan
 from django_defacto.services.borrowers import refresh_borrower_and_credit_lines
 from django_defacto.services.loans import cash_in_now
 from django_defacto.services.loans.installments import (
@@ -209,3 +210,19 @@ def test_the_offer_says_when_installments_do_not_fit_or_are_not_offered(defacto_
     not_offered = offer_of(seller, make_invoice(seller), "?installments=2")
     assert not_offered["max_installments"] == 0
     assert [reason["code"] for reason in not_offered["reasons"]] == ["installments_not_offered"]
+
+
+@pytest.mark.django_db
+def test_staff_cash_in_with_installments_from_the_admin(defacto_client, control, admin_client):
+    seller, borrower = ready_seller(control)
+    refresh_borrower_and_credit_lines(borrower)
+    invoice = make_invoice(seller, total=300_000, due_in_days=60)
+    key = f"marketplace.invoice:{invoice.pk}"
+    page = reverse("admin:django_defacto_invoice_cash_in")
+
+    offered = admin_client.post(page, {"invoice": key, "installments": "3"}).content.decode()
+    admin_client.post(page, {"invoice": key, "installments": "3", "confirm": "yes"})
+
+    assert 'class="defacto-installments"' in offered and offered.count("€1,000.00") == 3
+    loan = Loan.objects.get()
+    assert [step["amount"] for step in loan.installment_plan_items] == [100_000] * 3
