@@ -32,10 +32,12 @@ def test_journey_finances_an_invoice_explains_a_decline_and_cancels_a_loan(setti
         "bill ",
         "installment 1 of 3 collected: €2,400.00 of €7,200.00 repaid",
         "installment 3 of 3 collected: €7,200.00 of €7,200.00 repaid",
+        "Defacto's payment page asks for €3,000.00",
+        "back on the marketplace: Repaid",
     ):
         assert expected in text, f"{expected!r} missing from:\n{text}"
     assert "Done: loan CLOSED" in text
     assert sorted(Loan.objects.values_list("status", flat=True)) == sorted(
-        [LoanStatus.CLOSED, LoanStatus.CLOSED, LoanStatus.DECLINED, LoanStatus.CANCELED]
+        [LoanStatus.CLOSED] * 3 + [LoanStatus.DECLINED, LoanStatus.CANCELED]
     )
     assert (tmp_path / "state.json").exists()

@@ -28,9 +28,8 @@ TO_REPAY = ("TO_REPAY", "TO_REPAY_FEES")
 
 
 def amount_due(loan: dict[str, Any]) -> int:
-    principal = loan["amount"] - (loan.get("repaid_nominal_amount") or 0)
-    fees = (loan.get("fees_ongoing") or 0) - (loan.get("paid_interests_amount") or 0)
-    return max(principal, 0) + max(fees, 0)
+    """The principal not repaid yet (the interest comes on the monthly bill)."""
+    return max(loan["amount"] - (loan.get("repaid_nominal_amount") or 0), 0)
 
 
 def _loan_for_link(world: SandboxWorld, amount: int) -> dict[str, Any]:

@@ -4,9 +4,9 @@ What an operations person does in the admin, scripted: enroll a seller who accep
 Defacto's terms, wait for the credit line, share the seller's sales history (the limit
 rises), quote an invoice, cash it in, consent, watch it paid and repaid as sandbox time
 advances, see a decline explained in words, cancel a loan before disbursement, sync
-everything, collect the month-end bill, and repay a loan in three installments collected
-one by one. Each run uses sellers of its own, so it can be repeated against the same
-database and sandbox.
+everything, collect the month-end bill, repay a loan in three installments collected
+one by one, and repay one early on Defacto's payment page. Each run uses sellers of its
+own, so it can be repeated against the same database and sandbox.
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ from django.utils import timezone
 from django_defacto.client import DefactoClient
 from django_defacto.models import Bill, Borrower, Loan
 from django_defacto.sandbox.control import SandboxControl
-from django_defacto.sandbox.scenarios import REJECT, SUCCESS, scenario_iban
+from django_defacto.sandbox.scenarios import (
+    REJECT,
+    SUCCESS,
+    SUCCESS_ONE_DAY_LATER,
+    scenario_iban,
+)
 from django_defacto.services import borrowers, loans
 from django_defacto.services.loans.denial_reasons import loan_denial_text
 from django_defacto.services.loans.eligibility import check_eligibility
@@ -159,6 +164,24 @@ class Journey:
         events = list(loan.events.values_list("status", flat=True))
         self.say("   history: " + " -> ".join(dict.fromkeys(events)))
 
+        self.step("A seller repays a loan early, on Defacto's payment page")
+        early_seller = self.new_seller(SUCCESS_ONE_DAY_LATER, "Éditions du Port SARL")
+        self.ready_borrower(early_seller)
+        early = loans.cash_in_now(self.new_invoice(early_seller, 250_000, "E"), auto_validate=True)
+        early = self.follow(early, {"TO_REPAY", "ISSUE_DETECTED"}, MINUTE)
+        self.loan_line(early)
+        link = loans.start_early_repayment(
+            early, callback_url=f"http://127.0.0.1:8000/loans/{early.pk}/repaid/"
+        )
+        self.say(f"   Defacto's payment page asks for {money(link.amount, link.currency)}")
+        # The seller presses "Pay" there; the bank confirms the transfer a moment later.
+        self.client.transport.session.post(f"{link.url}/pay", allow_redirects=False, timeout=10)
+        self.control.advance_clock(MINUTE)
+        outcome = loans.early_repayment_outcome(early)
+        early.refresh_from_db()
+        self.say(f"   back on the marketplace: {outcome.label}")
+        self.loan_line(early)
+
         self.step("A seller Defacto declines")
         rejected_seller = self.new_seller(REJECT, "Boulangerie des Quais SARL")
         self.ready_borrower(rejected_seller)
@@ -207,11 +230,13 @@ class Journey:
                 " repaid"
             )
         self.loan_line(in_three)
+
         return {
             "loan": loan,
             "declined": declined,
             "canceled": to_cancel,
             "installments": in_three,
+            "repaid_early": early,
         }
 
 
