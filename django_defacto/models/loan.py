@@ -214,6 +214,8 @@ class Loan(MirroredModel):
             ),
             ("change_repayment_date", _("Can change a loan's repayment date")),
             ("start_early_repayment", _("Can start a loan's early repayment (payment link)")),
+            ("view_portfolio_dashboard", _("Can view the financing portfolio dashboard")),
+            ("export_portfolio", _("Can export loans, payments and bills")),
         ]
 
     def __str__(self) -> str:

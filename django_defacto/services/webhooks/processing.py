@@ -139,7 +139,9 @@ def _process_credit_line(event: WebhookEvent) -> None:
         # Defacto's notification names the business, not the borrower (see NOTES.md):
         # every borrower still waiting for a line may be the one.
         for borrower in borrowers_awaiting_credit_line():
-            refresh_credit_lines(borrower)
+            if refresh_credit_lines(borrower):
+                # Its products come with the line: what the dialog offers depends on them.
+                refresh_financial_products(borrower)
 
 
 def _process_invoice(event: WebhookEvent) -> None:
