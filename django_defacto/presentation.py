@@ -242,7 +242,9 @@ def installment_progress(loan: Loan, today: date | None = None) -> list[dict[str
     paid, and `paid`, `due` or `late`. Defacto's own installments once the money is out
     (mirrored), before that the schedule asked for; empty for a loan repaid in one go."""
     today = today or timezone.localdate()
-    mirrored = list(loan.installments.all())
+    # Defacto has installments only for a loan repaid in several, once paid out.
+    paid_out_in_several = bool(loan.installment_plan) and loan.status in LOAN_DISBURSED
+    mirrored = list(loan.installments.all()) if paid_out_in_several else []
     if mirrored:
         steps = [
             (item.due_amount, day_of(item.scheduled_at), item.paid_amount, item.last_paid_at)

@@ -24,10 +24,24 @@ from tests.marketplace import make_invoice
 
 PENDING_LOANS = 500
 PAGE_SIZE = 100
+# Sandbox seconds before Defacto decides the 500 loans: long enough that making them on
+# a busy machine never outlasts it, so only the test's own clock moves decide them.
+DECISION_DELAY = 600
+
+
+@pytest.fixture
+def slow_deciding_sandbox() -> Any:
+    from django_defacto.sandbox import Sandbox
+
+    instance = Sandbox(
+        seed=20261121, decision_delay=DECISION_DELAY, webhook_retry_delays=(0.01, 0.02)
+    )
+    yield instance
+    instance.close()
 
 
 def pending_loans_at_defacto(client, borrower: dict[str, Any], count: int) -> list[dict]:
-    """`count` one-euro loans that Defacto decides 5 sandbox seconds later."""
+    """`count` one-euro loans that Defacto decides later (the sandbox's decision delay)."""
     return small_loans(client, borrower, count, wait_for_validation=False)
 
 
@@ -57,54 +71,67 @@ def mirrored_pending_loans(defacto_client, control, poll_settings) -> list[dict]
     return made
 
 
-@pytest.mark.django_db
-def test_a_sweep_over_500_pending_loans_asks_defacto_once_per_page(
-    defacto_client, control, contract_adapter, mirrored_pending_loans
-):
-    assert Loan.objects.filter(status=LoanStatus.PENDING_VALIDATION).count() == PENDING_LOANS
-    assert not Loan.objects.filter(next_poll_at__isnull=True).exists()
-    control.advance_clock(6)  # Defacto decides all of them
-    before = len(contract_adapter.exchanges)
+class TestFiveHundredPendingLoans:
+    """On a sandbox that decides only when the test moves its clock."""
 
-    report = poll_pending_decisions(now=timezone.now() + timedelta(seconds=11))
+    @pytest.fixture
+    def sandbox(self, slow_deciding_sandbox: Any) -> Any:
+        return slow_deciding_sandbox
 
-    assert list_requests(contract_adapter, before) == ["GET /loans"] * (PENDING_LOANS // PAGE_SIZE)
-    assert (report.claimed, report.decided, report.requests) == (PENDING_LOANS, PENDING_LOANS, 5)
-    assert Loan.objects.filter(status=LoanStatus.TO_VALIDATE).count() == PENDING_LOANS
-    # Decided loans are checked no more.
-    assert not Loan.objects.filter(next_poll_at__isnull=False).exists()
+    @pytest.mark.django_db
+    def test_a_sweep_over_500_pending_loans_asks_defacto_once_per_page(
+        self, defacto_client, control, contract_adapter, mirrored_pending_loans
+    ):
+        assert Loan.objects.filter(status=LoanStatus.PENDING_VALIDATION).count() == PENDING_LOANS
+        assert not Loan.objects.filter(next_poll_at__isnull=True).exists()
+        control.advance_clock(DECISION_DELAY + 1)  # Defacto decides all of them
+        before = len(contract_adapter.exchanges)
 
+        report = poll_pending_decisions(now=timezone.now() + timedelta(seconds=11))
 
-@pytest.mark.django_db
-def test_a_second_sweep_at_the_same_time_does_no_double_work(
-    defacto_client, contract_adapter, mirrored_pending_loans
-):
-    now = timezone.now() + timedelta(seconds=11)
-    first = poll_pending_decisions(now=now)
-    before = len(contract_adapter.exchanges)
+        assert list_requests(contract_adapter, before) == ["GET /loans"] * (
+            PENDING_LOANS // PAGE_SIZE
+        )
+        assert (report.claimed, report.decided, report.requests) == (
+            PENDING_LOANS,
+            PENDING_LOANS,
+            5,
+        )
+        assert Loan.objects.filter(status=LoanStatus.TO_VALIDATE).count() == PENDING_LOANS
+        # Decided loans are checked no more.
+        assert not Loan.objects.filter(next_poll_at__isnull=False).exists()
 
-    second = poll_pending_decisions(now=now)
+    @pytest.mark.django_db
+    def test_a_second_sweep_at_the_same_time_does_no_double_work(
+        self, defacto_client, contract_adapter, mirrored_pending_loans
+    ):
+        now = timezone.now() + timedelta(seconds=11)
+        first = poll_pending_decisions(now=now)
+        before = len(contract_adapter.exchanges)
 
-    assert first.claimed == PENDING_LOANS and first.still_pending == PENDING_LOANS
-    assert (second.claimed, second.requests) == (0, 0)
-    assert list_requests(contract_adapter, before) == []
+        second = poll_pending_decisions(now=now)
 
+        assert first.claimed == PENDING_LOANS and first.still_pending == PENDING_LOANS
+        assert (second.claimed, second.requests) == (0, 0)
+        assert list_requests(contract_adapter, before) == []
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
-def test_two_sweeps_running_at_once_share_the_loans_without_overlap(
-    defacto_client, control, contract_adapter, mirrored_pending_loans
-):
-    assert connection.features.has_select_for_update_skip_locked
-    control.advance_clock(6)
-    now = timezone.now() + timedelta(seconds=11)
-    before = len(contract_adapter.exchanges)
-    reports = at_once(lambda: poll_pending_decisions(now=now), 2)
+    @pytest.mark.postgres
+    @pytest.mark.django_db(transaction=True)
+    def test_two_sweeps_running_at_once_share_the_loans_without_overlap(
+        self, defacto_client, control, contract_adapter, mirrored_pending_loans
+    ):
+        assert connection.features.has_select_for_update_skip_locked
+        control.advance_clock(DECISION_DELAY + 1)
+        now = timezone.now() + timedelta(seconds=11)
+        before = len(contract_adapter.exchanges)
+        reports = at_once(lambda: poll_pending_decisions(now=now), 2)
 
-    assert sum(report.claimed for report in reports) == PENDING_LOANS
-    assert sum(report.decided for report in reports) == PENDING_LOANS
-    assert list_requests(contract_adapter, before) == ["GET /loans"] * (PENDING_LOANS // PAGE_SIZE)
-    assert Loan.objects.filter(status=LoanStatus.TO_VALIDATE).count() == PENDING_LOANS
+        assert sum(report.claimed for report in reports) == PENDING_LOANS
+        assert sum(report.decided for report in reports) == PENDING_LOANS
+        assert list_requests(contract_adapter, before) == ["GET /loans"] * (
+            PENDING_LOANS // PAGE_SIZE
+        )
+        assert Loan.objects.filter(status=LoanStatus.TO_VALIDATE).count() == PENDING_LOANS
 
 
 def test_checks_thin_out_as_a_loan_ages():
