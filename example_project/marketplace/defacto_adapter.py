@@ -28,6 +28,14 @@ from .models import Invoice, Notification, Seller
 LANGUAGES = {"FR": "fr", "ES": "es", "DE": "de", "NL": "nl", "BE": "fr"}
 
 
+def _buyer(invoice: Invoice) -> DefactoBuyer:
+    return DefactoBuyer(
+        identifier=invoice.buyer.legal_identifier,
+        identifier_type=invoice.buyer.identifier_type,
+        name=invoice.buyer.name,
+    )
+
+
 def _noon(day: Any) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(12)))
 
@@ -90,11 +98,7 @@ class MarketplaceAdapter(BaseAdapter):
             tax_amount=invoice.tax_amount,
             issued_at=_noon(invoice.issued_on),
             due_at=_noon(invoice.due_on),
-            buyer=DefactoBuyer(
-                identifier=invoice.buyer.legal_identifier,
-                identifier_type=invoice.buyer.identifier_type,
-                name=invoice.buyer.name,
-            ),
+            buyer=_buyer(invoice),
             payee_iban=invoice.seller.iban,
         )
 
@@ -114,11 +118,7 @@ class MarketplaceAdapter(BaseAdapter):
                 total_amount=invoice.total_amount,
                 issued_at=_noon(invoice.issued_on),
                 due_at=_noon(invoice.due_on),
-                buyer=DefactoBuyer(
-                    identifier=invoice.buyer.legal_identifier,
-                    identifier_type=invoice.buyer.identifier_type,
-                    name=invoice.buyer.name,
-                ),
+                buyer=_buyer(invoice),
                 to_pay_amount=0 if invoice.paid_on else invoice.total_amount,
                 paid_at=_noon(invoice.paid_on) if invoice.paid_on else None,
             )
