@@ -269,6 +269,13 @@ class MarketplaceAdapter:
 
     # ---- pages ---------------------------------------------------------------------
 
+    def enrolment_url(self, seller: Any) -> str:
+        """Optional: the marketplace's page where `seller` enrols with Defacto (accepts its
+        terms) and follows its enrolment. `{% cash_in_now_button %}` links there from an
+        invoice of a seller not enrolled yet ("Get paid today: activate financing with
+        Defacto") or whose enrolment is under way. By default "", which shows none of it."""
+        return ""
+
     def loan_page_url(self, loan: Loan) -> str:
         """Optional: the marketplace's page of one of the seller's loans, where the seller
         lands after repaying it on Defacto's page (with the outcome as a message). By

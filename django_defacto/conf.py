@@ -93,6 +93,10 @@ DEFAULTS: dict[str, Any] = {
     # {% cash_in_now_button %} on an invoice that cannot be financed: nothing (False), or a
     # disabled button with the reasons (True).
     "SHOW_INELIGIBLE_BUTTON": False,
+    # {% cash_in_now_button %} for a seller on the way to financing: an invitation to
+    # activate it (not enrolled), or where its enrolment stands; False renders as if the
+    # invoice simply could not be financed.
+    "SHOW_INVITATION": True,
 }
 
 
@@ -125,6 +129,7 @@ class DefactoSettings:
     notify_sellers: bool = True
     seller_notification_lease: int = 300
     show_ineligible_button: bool = False
+    show_invitation: bool = True
     wait_for_ready: bool = False
     terms_urls: dict[str, Any] = field(default_factory=dict)
     eligibility_cache_seconds: int = 6 * 3600
@@ -179,6 +184,7 @@ def defacto_settings() -> DefactoSettings:
         notify_sellers=bool(merged["NOTIFY_SELLERS"]),
         seller_notification_lease=int(merged["SELLER_NOTIFICATION_LEASE"]),
         show_ineligible_button=bool(merged["SHOW_INELIGIBLE_BUTTON"]),
+        show_invitation=bool(merged["SHOW_INVITATION"]),
         wait_for_ready=bool(merged["WAIT_FOR_READY"]),
         terms_urls=dict(merged["TERMS_URLS"] or {}),
         eligibility_cache_seconds=int(merged["ELIGIBILITY_CACHE_SECONDS"]),

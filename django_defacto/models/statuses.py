@@ -162,3 +162,12 @@ BILL_FLOW = StatusFlow(
 )
 
 BORROWER_CAN_BORROW = frozenset({BorrowerStatus.READY})
+# Enrolled, on Defacto's way to an account that can borrow (signature, payment set-up).
+BORROWER_ACTIVATING = frozenset(
+    {
+        BorrowerStatus.TO_SIGN,
+        BorrowerStatus.SIGNED,
+        BorrowerStatus.SDD_SETUP,
+        BorrowerStatus.ALL_PAYMENT_SETUP,
+    }
+)

@@ -5,6 +5,11 @@ be financed gets no button (or, with `DEFACTO["SHOW_INELIGIBLE_BUTTON"]`, a disa
 with the reasons). An eligible one gets a button and a dialog whose data attributes carry
 the API URLs, the invoice reference and every string the script shows, translated here, so
 `cash_in_now.js` holds no text and no inline script is needed.
+
+A seller on the way to financing gets, instead, a link to the adapter's `enrolment_url`:
+an invitation to activate it when not enrolled yet, or where the enrolment stands
+(`onboarding_step`); `DEFACTO["SHOW_INVITATION"]` turns it off. It never shows an amount:
+Defacto has granted none yet.
 """
 
 from __future__ import annotations
@@ -23,10 +28,14 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from ..conf import defacto_settings, get_adapter
+from ..models import Borrower
 from ..presentation import consent_text, estimated_cost_template
+from ..services import host_answers
+from ..services.borrowers.enrolment import borrower_for_seller
 from ..services.borrowers.financial_products import products_to_choose_from
+from ..services.borrowers.status import Reason, onboarding_step
 from ..services.loans import check_eligibility
-from ..services.loans.eligibility import max_installments
+from ..services.loans.eligibility import invoice_reasons, max_installments
 from ..services.loans.installments import MIN_INSTALLMENTS
 from ..support.formatting import iso_day, money
 
@@ -91,25 +100,65 @@ def _request_seller(context: template.Context) -> tuple[bool, Any]:
     return True, get_adapter().seller_for_user(getattr(request, "user", None))
 
 
+def _on_the_way(
+    invoice: Any, seller: Any, borrower: Borrower | None, reasons: list[Reason]
+) -> dict[str, Any] | None:
+    """The invitation, or where the enrolment stands, for a seller on the way to
+    financing; None when there is nothing to say (or nowhere to send the seller)."""
+    if not defacto_settings().show_invitation:
+        return None
+    step = onboarding_step(borrower, reasons)
+    # An invoice Defacto would not finance anyway (its currency, its amount) is no
+    # invitation to cash it in.
+    if not step or invoice_reasons(invoice):
+        return None
+    url = get_adapter().enrolment_url(seller)
+    if not url:
+        return None
+    return {
+        "show": True,
+        "step": step,
+        "enrolment_url": url,
+        "dom_id": dom_id(host_answers.invoice_key(invoice)),
+    }
+
+
 @register.inclusion_tag(TEMPLATE, takes_context=True)
 def cash_in_now_button(context: template.Context, invoice: Any) -> dict[str, Any]:
     """The "Cash in now" button and its dialog for `invoice`, only for its own seller."""
-    adapter = get_adapter()
-    has_request, seller = _request_seller(context)
-    if has_request and (seller is None or seller != adapter.invoice_seller(invoice)):
+    # The seller's borrower row and the invoice's details, read once for all the rules.
+    with host_answers.asked_once():
+        return _button(context, invoice)
+
+
+def _button(context: template.Context, invoice: Any) -> dict[str, Any]:
+    has_request, user_seller = _request_seller(context)
+    seller = host_answers.invoice_seller(invoice)
+    if has_request and (user_seller is None or user_seller != seller):
         # Another seller's invoice (or no seller at all): nothing to show.
         return {"show": False}
+    borrower = borrower_for_seller(seller)
+    enrolled = borrower is not None and borrower.is_enrolled
+    if not enrolled:
+        # Before enrolment nothing of the invoice's financing is known: no further query.
+        invitation = _on_the_way(invoice, seller, borrower, [])
+        if invitation is not None:
+            return invitation
     eligibility = check_eligibility(invoice)
     options = defacto_settings()
     if not eligibility.eligible:
+        if enrolled:
+            on_the_way = _on_the_way(invoice, seller, borrower, eligibility.reasons)
+            if on_the_way is not None:
+                return on_the_way
         return {
             "show": options.show_ineligible_button,
             "eligible": False,
             "reasons": [str(reason.message) for reason in eligibility.reasons],
-            "dom_id": dom_id(adapter.invoice_key(invoice)),
+            "dom_id": dom_id(host_answers.invoice_key(invoice)),
         }
-    ref = adapter.invoice_key(invoice)
-    details = adapter.invoice_details(invoice)
+    ref = host_answers.invoice_key(invoice)
+    details = host_answers.invoice_details(invoice)
     quote_ = eligibility.quote
     root = api_root()
     request = context.get("request")

@@ -126,6 +126,10 @@ class MarketplaceAdapter(BaseAdapter):
     def invoice_pdf(self, invoice: Invoice) -> bytes:
         return invoice_pdf(invoice)
 
+    def enrolment_url(self, seller: Seller) -> str:
+        # My financing: the terms to accept, then the enrolment's progress.
+        return reverse("marketplace:financing")
+
     def loan_page_url(self, loan: Loan) -> str:
         return reverse("marketplace:loan", args=[loan.pk])
 

@@ -8,11 +8,19 @@ import re
 
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.db import connection
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import override
 
 from django_defacto.conf import get_adapter
+from django_defacto.exceptions import EnrollmentIncomplete
+from django_defacto.models import Borrower, BorrowerStatus
+from django_defacto.services.borrowers import enroll_seller
+from example_project.marketplace.defacto_adapter import MarketplaceAdapter
 from tests.integration.sellers import ready_seller
 from tests.marketplace import make_invoice, make_seller
 
@@ -114,7 +122,11 @@ def test_consent_with_auto_validation_says_the_loan_may_be_paid_at_once(
 
 
 def test_an_invoice_that_cannot_be_financed_has_no_button(defacto_client, settings):
-    settings.DEFACTO = {**settings.DEFACTO, "SHOW_INELIGIBLE_BUTTON": False}
+    settings.DEFACTO = {
+        **settings.DEFACTO,
+        "SHOW_INELIGIBLE_BUTTON": False,
+        "SHOW_INVITATION": False,
+    }
     seller = make_seller()  # not enrolled with Defacto
     invoice = make_invoice(seller)
 
@@ -122,7 +134,11 @@ def test_an_invoice_that_cannot_be_financed_has_no_button(defacto_client, settin
 
 
 def test_a_setting_shows_a_disabled_button_with_the_reason(defacto_client, settings):
-    settings.DEFACTO = {**settings.DEFACTO, "SHOW_INELIGIBLE_BUTTON": True}
+    settings.DEFACTO = {
+        **settings.DEFACTO,
+        "SHOW_INELIGIBLE_BUTTON": True,
+        "SHOW_INVITATION": False,
+    }
     seller = make_seller()
     invoice = make_invoice(seller)
 
@@ -154,3 +170,136 @@ def test_an_invoice_already_financed_has_no_button(defacto_client, control, sett
     cash_in_now(invoice)
 
     assert render_button(invoice).strip() == ""
+
+
+class AdapterWithoutEnrolmentPage(MarketplaceAdapter):
+    """A marketplace that has not said where its sellers enrol."""
+
+    def enrolment_url(self, seller):
+        return ""
+
+
+def invitation_of(html: str) -> str:
+    match = re.search(r"<p [^>]*data-defacto-invitation=[^>]*>.*?</p>", html, flags=re.S)
+    assert match, "no invitation"
+    return match.group(0)
+
+
+def test_a_seller_not_enrolled_is_invited_to_activate_financing(defacto_client, contract_adapter):
+    seller = make_seller()
+    invoice = make_invoice(seller, total=150_000)
+
+    html = render_button(invoice)
+
+    invitation = invitation_of(html)
+    assert "Get paid today: activate financing with Defacto" in invitation
+    assert attribute(invitation, "href") == reverse("marketplace:financing")
+    # Defacto has granted nothing: no amount, no button, no dialog, and Defacto not asked.
+    assert "1,500" not in html and "1500" not in html and "€" not in html
+    assert "data-defacto-button" not in html and "data-defacto-dialog" not in html
+    assert contract_adapter.exchanges == []
+
+
+def test_the_invitation_runs_no_more_queries_than_the_tag_did_without_it(defacto_client, settings):
+    seller = make_seller()
+    invoice = make_invoice(seller)
+
+    with CaptureQueriesContext(connection) as invited:
+        assert "data-defacto-invitation" in render_button(invoice)
+    settings.DEFACTO = {**settings.DEFACTO, "SHOW_INVITATION": False}
+    with CaptureQueriesContext(connection) as plain:
+        assert "data-defacto-invitation" not in render_button(invoice)
+
+    assert len(invited) <= len(plain)
+
+
+def test_a_setting_turns_the_invitation_off(defacto_client, settings):
+    settings.DEFACTO = {
+        **settings.DEFACTO,
+        "SHOW_INVITATION": False,
+        "SHOW_INELIGIBLE_BUTTON": False,
+    }
+    invoice = make_invoice(make_seller())
+
+    assert render_button(invoice).strip() == ""
+
+
+def test_no_invitation_without_an_enrolment_page(defacto_client, settings):
+    settings.DEFACTO = {
+        **settings.DEFACTO,
+        "ADAPTER": f"{__name__}.AdapterWithoutEnrolmentPage",
+        "SHOW_INELIGIBLE_BUTTON": False,
+    }
+    invoice = make_invoice(make_seller())
+
+    assert render_button(invoice).strip() == ""
+
+
+def test_another_sellers_invoice_has_no_invitation(defacto_client):
+    owner, other = make_seller(), make_seller()
+    invoice = make_invoice(owner)
+
+    assert render_button(invoice, user=other.user).strip() == ""
+    assert render_button(invoice, user=AnonymousUser()).strip() == ""
+    assert "data-defacto-invitation" in render_button(invoice, user=owner.user)
+
+
+def test_no_invitation_on_an_invoice_defacto_would_not_finance(defacto_client, settings):
+    settings.DEFACTO = {**settings.DEFACTO, "SHOW_INELIGIBLE_BUTTON": True}
+    invoice = make_invoice(make_seller(), currency="USD")
+
+    html = render_button(invoice)
+
+    assert "data-defacto-invitation" not in html
+    assert "euros or pounds only" in html
+
+
+def test_an_enrolled_seller_gets_the_button_not_the_invitation(defacto_client, control):
+    seller, _ = ready_seller(control)
+    html = render_button(make_invoice(seller))
+
+    assert "data-defacto-dialog" in html
+    assert "data-defacto-invitation" not in html
+
+
+def test_a_seller_waiting_for_the_credit_line_hears_financing_is_being_activated(
+    defacto_client, control, settings
+):
+    settings.DEFACTO = {**settings.DEFACTO, "SHOW_INELIGIBLE_BUTTON": True}
+    seller = make_seller()
+    enroll_seller(seller, terms_accepted_at=timezone.now())  # the line opens seconds later
+    invoice = make_invoice(seller)
+
+    invitation = invitation_of(render_button(invoice))
+
+    assert "Financing with Defacto is being activated." in invitation
+    assert "activate financing" not in invitation
+    assert attribute(invitation, "href") == reverse("marketplace:financing")
+    assert "€" not in invitation
+
+
+def test_a_seller_defacto_asked_for_information_is_told_so(defacto_client):
+    seller = make_seller()
+    # The sandbox knows this French company as one whose directors and IBAN it lacks.
+    seller.legal_identifier, seller.iban = "000271825", ""
+    seller.save()
+    with pytest.raises(EnrollmentIncomplete):
+        enroll_seller(seller, terms_accepted_at=timezone.now())
+
+    invitation = invitation_of(render_button(make_invoice(seller)))
+
+    assert "Defacto needs more information to activate your financing." in invitation
+    assert "Give the information" in invitation
+    assert attribute(invitation, "href") == reverse("marketplace:financing")
+
+
+def test_a_blocked_seller_sees_the_reasons_not_an_invitation(defacto_client, control, settings):
+    settings.DEFACTO = {**settings.DEFACTO, "SHOW_INELIGIBLE_BUTTON": True}
+    seller, borrower = ready_seller(control)
+    # As the mirror holds it once Defacto's notification of the block arrived.
+    Borrower.objects.filter(pk=borrower.pk).update(status=BorrowerStatus.BLOCKED)
+
+    html = render_button(make_invoice(seller))
+
+    assert "data-defacto-invitation" not in html
+    assert "not ready to borrow" in html

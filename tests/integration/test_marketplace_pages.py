@@ -91,6 +91,27 @@ def test_an_invoice_not_financeable_yet_shows_no_button():
 
 
 @pytest.mark.django_db
+def test_my_invoices_invites_a_seller_not_enrolled_to_activate_financing():
+    seller = make_seller()
+    invoices = [make_invoice(seller, total=150_000), make_invoice(seller, total=80_000)]
+
+    page = signed_in(seller).get(reverse("marketplace:invoices"))
+
+    html = page.content.decode()
+    links = re.findall(
+        r'<a class="defacto-invitation__link" href="([^"]+)">'
+        r"Get paid today: activate financing with Defacto</a>",
+        html,
+    )
+    assert links == [reverse("marketplace:financing")] * len(invoices)
+    assert "data-defacto-button" not in html
+    # The amounts are the invoices' own, in their column; none is offered as financing.
+    invitations = re.findall(r"<p class=\"defacto-invitation.*?</p>", html, flags=re.S)
+    assert invitations and not any("€" in text for text in invitations)
+    assert 'style="' not in html
+
+
+@pytest.mark.django_db
 def test_a_financed_invoice_shows_its_loan_status_and_links_to_the_loan(defacto_client, control):
     seller, _ = ready_seller(control)
     invoice = make_invoice(seller)

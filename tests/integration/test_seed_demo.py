@@ -195,3 +195,15 @@ def test_one_sellers_invoice_goes_to_a_buyer_the_demo_tells_defacto_to_refuse(
     [told] = contract_adapter.checked("POST", "/sandbox/business-eligible")
     assert told.request_body["business_identifier"]["identifier"] == refused.legal_identifier
     assert invoice.seller.user.username == "seller-success-one-day-later"
+
+
+def test_a_demo_seller_sees_the_invitation_to_activate_financing_on_my_invoices():
+    seed()
+    browser = Client()
+    browser.force_login(get_user_model().objects.get(username="seller-success"))
+
+    page = browser.get(reverse("marketplace:invoices")).content.decode()
+
+    invoices = Invoice.objects.filter(seller__user__username="seller-success").count()
+    assert page.count("Get paid today: activate financing with Defacto") == invoices
+    assert f'href="{reverse("marketplace:financing")}"' in page

@@ -40,7 +40,10 @@ from .sales_history import (
     share_sales_history,
 )
 from .status import (
+    ACTIVATING,
+    INFORMATION_NEEDED,
     NOT_ENROLLED,
+    TO_ENROL,
     Financing,
     Reason,
     borrower_reasons,
@@ -48,15 +51,19 @@ from .status import (
     financing_for_seller,
     information_needed,
     missing_items,
+    onboarding_step,
 )
 from .supplied import SuppliedInformation, supplied_information
 from .terms import terms_url, terms_url_for_seller
 from .wire import IDENTIFIER_TYPES, borrower_creation_body
 
 __all__ = [
+    "ACTIVATING",
     "IDENTIFIER_TYPES",
+    "INFORMATION_NEEDED",
     "MISSING_ITEMS",
     "NOT_ENROLLED",
+    "TO_ENROL",
     "FinancialProduct",
     "Financing",
     "Reason",
@@ -83,6 +90,7 @@ __all__ = [
     "information_needed",
     "information_problems",
     "missing_items",
+    "onboarding_step",
     "products_to_choose_from",
     "record_terms_acceptance",
     "refresh_borrower",

@@ -4,7 +4,7 @@ stands between the seller and "Cash in now"."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,7 @@ from ...conf import defacto_settings
 from ...exceptions import DefactoServiceError, EnrollmentIncomplete, InvalidSellerDetails
 from ...models import Borrower, CreditLine
 from ...models.loan import overdue_loan_exists
-from ...models.statuses import BORROWER_CAN_BORROW, BorrowerStatus
+from ...models.statuses import BORROWER_ACTIVATING, BORROWER_CAN_BORROW, BorrowerStatus
 from .credit_lines import credit_lines_of, current_credit_line, refresh_credit_lines
 from .enrolment import MISSING_ITEMS, borrower_for_seller, enroll_seller, refresh_borrower
 from .terms import terms_url_for_seller
@@ -26,6 +26,11 @@ from .terms import terms_url_for_seller
 logger = logging.getLogger(__name__)
 
 NOT_ENROLLED = "NOT_ENROLLED"
+
+# Where a seller who cannot cash in yet stands on its way there (`onboarding_step`).
+TO_ENROL = "to_enrol"
+INFORMATION_NEEDED = "information_needed"
+ACTIVATING = "activating"
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,28 @@ def borrower_reasons(borrower: Borrower | None, line: CreditLine | None) -> list
         else:
             reasons.append(Reason("no_credit_line", _("Defacto has not opened a credit line yet.")))
     return reasons
+
+
+def onboarding_step(borrower: Borrower | None, reasons: Iterable[Reason] = ()) -> str:
+    """Where a seller who cannot cash in yet stands on its way there: `TO_ENROL` (not
+    enrolled, or Defacto's terms not accepted), `INFORMATION_NEEDED` (enrolment waits for
+    what Defacto asked), `ACTIVATING` (enrolled; Defacto is still setting the account up
+    or opening the first credit line), or "" when the seller is not on that way (it can
+    cash in, or something else stops it: a blocked account, an expired credit line, an
+    overdue loan). `reasons`, the invoice's eligibility reasons, tell a credit line not
+    opened yet from one that expired. Reads only what the borrower row holds."""
+    if borrower is None or not borrower.is_enrolled:
+        if borrower is not None and borrower.needs_information:
+            return INFORMATION_NEEDED
+        return TO_ENROL
+    if borrower.terms_accepted_at is None and borrower.signed_at is None:
+        return TO_ENROL
+    if borrower.status in BORROWER_ACTIVATING:
+        return ACTIVATING
+    codes = {reason.code for reason in reasons}
+    if borrower.status in BORROWER_CAN_BORROW and "no_credit_line" in codes:
+        return ACTIVATING
+    return ""
 
 
 def _missing(borrower: Borrower | None, line: CreditLine | None) -> list[Reason]:

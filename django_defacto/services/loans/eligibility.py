@@ -170,6 +170,14 @@ def _date_reasons(now: datetime, to_repay_at: datetime) -> list[Reason]:
     ]
 
 
+def invoice_reasons(host_invoice: Any) -> list[Reason]:
+    """What stands in the way of financing the invoice itself, whoever its seller: its
+    amount and its currency. From the adapter's details only, no query: what tells
+    whether a seller not enrolled yet may honestly be invited to cash it in."""
+    details = host_answers.invoice_details(host_invoice)
+    return _amount_reasons(details.total_amount, details.total_amount, details.currency, None)
+
+
 def check_eligibility(
     host_invoice: Any,
     *,

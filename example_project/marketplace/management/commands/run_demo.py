@@ -235,7 +235,8 @@ class Command(BaseCommand):
         ]
         lines.append(f"Admin: {web_url}/admin/ ({ADMIN_USERNAME} / {ADMIN_PASSWORD})")
         lines.append(
-            "Try it: log in as seller-success, enrol on My financing, Cash in now an invoice, "
+            "Try it: log in as seller-success, follow the invitation on My invoices to enrol, "
+            "Cash in now an invoice, "
             "then advance the sandbox time; log in as seller-reject to read a decline, as "
             "seller-late to see a loan become overdue once the time passes its date, and as "
             "seller-spain to give Defacto the directors it asks for."
