@@ -30,11 +30,11 @@ LABELS = {
     "overdue": "overdue at month end",
 }
 NOUNS = {
-    "outstanding": "loans",
-    "financed": "loans",
-    "repaid": "payments",
-    "fees_billed": "bills",
-    "overdue": "loans",
+    "outstanding": "loan",
+    "financed": "loan",
+    "repaid": "payment",
+    "fees_billed": "bill",
+    "overdue": "loan",
 }
 
 
@@ -78,5 +78,5 @@ class Command(BaseCommand):
                 amount = decimal_amount(figure.amount, row.currency)
                 self.stdout.write(
                     f"  {LABELS[name]:<27} {amount:>16} {row.currency}"
-                    f"  ({figure.count} {NOUNS[name]})"
+                    f"  ({figure.count} {NOUNS[name]}{'' if figure.count == 1 else 's'})"
                 )
