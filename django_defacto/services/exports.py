@@ -296,11 +296,26 @@ def xlsx_file(kind: ExportKind, table: Iterable[list[Any]]) -> IO[bytes]:
     """The rows as an XLSX workbook of one sheet, rewound for reading. openpyxl's
     write-only mode keeps only the current row in memory."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import Cell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=kind.name)
+
+    def as_text(value: str) -> Cell:
+        # openpyxl takes a string starting with "=" for a formula: a seller's name must
+        # stay the text it is, never run in finance's spreadsheet.
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+
     for row in table:
-        sheet.append(row)
+        sheet.append(
+            [
+                as_text(value) if isinstance(value, str) and value.startswith("=") else value
+                for value in row
+            ]
+        )
     spooled: IO[bytes] = SpooledTemporaryFile(max_size=XLSX_IN_MEMORY_BYTES)  # noqa: SIM115
     workbook.save(spooled)
     spooled.seek(0)

@@ -215,6 +215,18 @@ def test_the_xlsx_export_reads_back_with_the_same_columns_and_numbers():
     assert Decimal(str(values["amount"])) == Decimal("9876.54")
 
 
+def test_a_name_that_looks_like_a_formula_stays_text_in_the_xlsx():
+    loan_row(borrower=borrower_row('=HYPERLINK("http://example.com","x")'))
+    client = staff_client(*EXPORTER)
+
+    response = client.get(export_url("loan", "xlsx"))
+
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    cell = workbook["loans"]["D2"]
+    assert cell.value == '=HYPERLINK("http://example.com","x")'
+    assert cell.data_type == "s"
+
+
 # ---- a period's export (what the dashboard links to) ------------------------------------
 
 
