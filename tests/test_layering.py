@@ -44,6 +44,9 @@ SERVICE_RANKS = {
     "loans": 4,
     "webhooks": 5,
     "sweeps": 5,
+    # Finance's exports and monthly figures read the mirror only.
+    "exports": 2,
+    "reports": 2,
     # Deprecated aliases of old paths, over the nouns they point to.
     "eligibility": 6,
     "wire": 6,

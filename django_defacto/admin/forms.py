@@ -162,3 +162,31 @@ class RepaymentMethodForm(forms.Form):
     apply_to_active_loans = forms.BooleanField(
         label=_("Also for the loans the seller is repaying now"), required=False, initial=True
     )
+
+
+class ExportPeriodForm(forms.Form):
+    """What the period export lists: loans, payments or bills, over whole days."""
+
+    kind = forms.ChoiceField(
+        label=_("Export"),
+        choices=[("loans", _("Loans")), ("payments", _("Payments")), ("bills", _("Bills"))],
+    )
+    date_from = forms.DateField(label=_("From"), widget=AdminDateWidget)
+    date_to = forms.DateField(
+        label=_("To"),
+        widget=AdminDateWidget,
+        help_text=_(
+            "Both days included. Loans count from their request, payments from their "
+            "payment (else their scheduled day), bills from the month they bill."
+        ),
+    )
+    format = forms.ChoiceField(label=_("File"), choices=[("csv", "CSV"), ("xlsx", "XLSX")])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        first, last = data.get("date_from"), data.get("date_to")
+        if first and last and last < first:
+            raise forms.ValidationError(
+                _("The period ends before it starts."), code="period_reversed"
+            )
+        return data

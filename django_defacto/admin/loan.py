@@ -35,7 +35,8 @@ from ..tasks.bulk_actions import (
 )
 from . import display
 from .actions import BulkAction, confirm_and_run, status_now
-from .base import MirrorAdmin, MirrorInline
+from .base import MirrorInline
+from .exports import ExportableAdmin, period_export_urls
 from .forms import RepaymentDateForm, repayment_datetime
 
 
@@ -196,7 +197,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Loan)
-class LoanAdmin(MirrorAdmin):
+class LoanAdmin(ExportableAdmin):
     list_display = (
         "reference",
         "status_badge",
@@ -370,7 +371,7 @@ class LoanAdmin(MirrorAdmin):
             self.admin_site.admin_view(self.repay_now_view),
             name=REPAY_NOW_URL_NAME,
         )
-        return [repay_now, *super().get_urls()]
+        return [repay_now, *period_export_urls(self), *super().get_urls()]
 
     def repay_now_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
         """Staff get the loan's payment link (to open, or to forward to the seller): the

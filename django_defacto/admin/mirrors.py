@@ -22,6 +22,7 @@ from ..tasks.bulk_actions import mark_bills_sent
 from . import display
 from .actions import BulkAction, confirm_and_run
 from .base import MirrorAdmin
+from .exports import ExportableAdmin
 from .forms import MarkBillSentForm, sent_datetime
 
 
@@ -60,7 +61,7 @@ class CreditLineAdmin(MirrorAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(MirrorAdmin):
+class PaymentAdmin(ExportableAdmin):
     list_display = (
         "defacto_id",
         "loan",
@@ -122,7 +123,7 @@ MARK_SENT = BulkAction(
 
 
 @admin.register(Bill)
-class BillAdmin(MirrorAdmin):
+class BillAdmin(ExportableAdmin):
     list_display = (
         "__str__",
         "borrower",

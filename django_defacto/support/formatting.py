@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import overload
 
 from babel import Locale, UnknownLocaleError
-from babel.numbers import format_currency
+from babel.numbers import format_currency, get_currency_precision
 from django.utils import timezone, translation
 
 #: Shown where there is no amount.
@@ -38,6 +38,13 @@ def money(cents: int | None, currency: str = "EUR", language: str | None = None)
     amount = Decimal(cents).scaleb(-2)
     grouped = len(str(abs(cents) // 100)) >= 3 + _MINIMUM_GROUPING_DIGITS.get(locale.language, 1)
     return format_currency(amount, currency, locale=locale, group_separator=grouped)
+
+
+def decimal_amount(cents: int, currency: str = "EUR") -> Decimal:
+    """`123456, "EUR"` as the number it stands for, `Decimal("1234.56")`: the currency's
+    minor-unit exponent from CLDR (2 for EUR and GBP), for files machines read."""
+    places = get_currency_precision(currency)
+    return Decimal(cents).scaleb(-places).quantize(Decimal(1).scaleb(-places))
 
 
 @overload
