@@ -36,6 +36,7 @@ SERVICE_RANKS = {
     "client_errors": 0,
     "host_answers": 0,
     "poll_intervals": 0,
+    "run_log": 0,
     "mirror": 1,
     "borrowers": 2,
     "bills": 2,
@@ -44,6 +45,8 @@ SERVICE_RANKS = {
     "loans": 4,
     "webhooks": 5,
     "sweeps": 5,
+    # The dashboard's figures read the loans, the borrowers, the bills and the webhooks.
+    "portfolio": 6,
     # Deprecated aliases of old paths, over the nouns they point to.
     "eligibility": 6,
     "wire": 6,
