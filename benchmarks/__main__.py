@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     env = harness.prepare()
     print(f"Benchmarks on {env.vendor} ({env.database_url})", flush=True)
-    from . import cash_in, client, memory, polling, report, sync, webhooks, world
+    from . import cash_in, client, dashboard, memory, polling, report, sync, webhooks, world
 
     figures: list[harness.Figure] = []
     try:
@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             ("memory", lambda: memory.run(shared)),
             ("polling", lambda: polling.run(shared)),
             ("cash in now", lambda: cash_in.run(shared)),
+            ("portfolio dashboard", dashboard.run),
             ("webhook intake", lambda: webhooks.run(env)),
         ):
             began = time.monotonic()

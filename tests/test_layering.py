@@ -36,6 +36,7 @@ SERVICE_RANKS = {
     "client_errors": 0,
     "host_answers": 0,
     "poll_intervals": 0,
+    "run_log": 0,
     "mirror": 1,
     "borrowers": 2,
     "bills": 2,
@@ -47,6 +48,8 @@ SERVICE_RANKS = {
     # Finance's exports and monthly figures read the mirror only.
     "exports": 2,
     "reports": 2,
+    # The dashboard's figures read the loans, the borrowers, the bills and the webhooks.
+    "portfolio": 6,
     # Deprecated aliases of old paths, over the nouns they point to.
     "eligibility": 6,
     "wire": 6,

@@ -36,6 +36,7 @@ from ..tasks.bulk_actions import (
 from . import display
 from .actions import BulkAction, confirm_and_run, status_now
 from .base import MirrorInline
+from .dashboard import DASHBOARD_URL_NAME, dashboard_view
 from .exports import ExportableAdmin, period_export_urls
 from .forms import RepaymentDateForm, repayment_datetime
 
@@ -371,7 +372,12 @@ class LoanAdmin(ExportableAdmin):
             self.admin_site.admin_view(self.repay_now_view),
             name=REPAY_NOW_URL_NAME,
         )
-        return [repay_now, *period_export_urls(self), *super().get_urls()]
+        dashboard = path(
+            "dashboard/",
+            self.admin_site.admin_view(lambda request: dashboard_view(self, request)),
+            name=DASHBOARD_URL_NAME,
+        )
+        return [repay_now, dashboard, *period_export_urls(self), *super().get_urls()]
 
     def repay_now_view(self, request: HttpRequest, pk: Any) -> HttpResponse:
         """Staff get the loan's payment link (to open, or to forward to the seller): the

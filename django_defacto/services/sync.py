@@ -39,7 +39,7 @@ from ..conf import get_client
 from ..models import Borrower
 from ..models.statuses import LOAN_DISBURSED, LoanStatus
 from ..support.paging import DEFACTO_PAGE_SIZE
-from . import mirror
+from . import mirror, run_log
 from .mirror.upserts import Applied, PageResult, Payload
 
 logger = logging.getLogger("django_defacto.sync")
@@ -189,6 +189,13 @@ def _sync(
             after_page(applied)
         if on_page is not None:
             on_page(len(page))
+    _note_success(report)
+    return report
+
+
+def _note_success(report: SyncReport) -> SyncReport:
+    if report.ok:
+        run_log.record_success(run_log.SYNC)
     return report
 
 
@@ -278,7 +285,7 @@ def sync_borrowers(*, on_page: ProgressCallback | None = None) -> SyncReport:
         _apply(report, _enrolled_here(report, page), mirror.apply_borrower_page)
         if on_page is not None:
             on_page(len(page))
-    return report
+    return _note_success(report)
 
 
 # Bills ---------------------------------------------------------------------------------

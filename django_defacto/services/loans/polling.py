@@ -28,7 +28,7 @@ from ...conf import defacto_settings, get_client
 from ...exceptions import DefactoServiceError
 from ...models import Loan, LoanStatus
 from ...models.statuses import LOAN_AWAITING_DECISION
-from .. import mirror
+from .. import mirror, run_log
 from ..poll_intervals import next_check_at
 from .requests import reconcile_loan_request
 
@@ -119,6 +119,8 @@ def poll_pending_decisions(now: datetime | None = None) -> PollReport:
     while True:
         loans = _claim(now, page_size)
         if not loans:
+            if not report.errors:
+                run_log.record_success(run_log.POLL)
             return report
         report.claimed += len(loans)
         at_defacto = [loan for loan in loans if loan.defacto_id]
