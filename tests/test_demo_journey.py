@@ -38,6 +38,9 @@ def test_journey_finances_an_invoice_explains_a_decline_and_cancels_a_loan(setti
         assert expected in text, f"{expected!r} missing from:\n{text}"
     assert "Done: loan CLOSED" in text
     assert sorted(Loan.objects.values_list("status", flat=True)) == sorted(
-        [LoanStatus.CLOSED] * 3 + [LoanStatus.DECLINED, LoanStatus.CANCELED]
+        [LoanStatus.CLOSED] * 3
+        + [LoanStatus.DECLINED, LoanStatus.CANCELED]
+        + [LoanStatus.TO_VALIDATE] * 2
+        + [LoanStatus.TO_REPAY] * 3
     )
     assert (tmp_path / "state.json").exists()

@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,19 @@ def alive(pid: int) -> bool:
     return not (status.exists() and "State:\tZ" in status.read_text())
 
 
+def wait_for_overdue_loans(database_path: Path) -> int:
+    """How many loans are stamped overdue, once there is one (or the wait ran out)."""
+    deadline = time.monotonic() + JOURNEY_WITHIN
+    while True:
+        with sqlite3.connect(database_path) as database:
+            [(count,)] = database.execute(
+                "SELECT COUNT(*) FROM django_defacto_loan WHERE overdue_since IS NOT NULL"
+            ).fetchall()
+        if count or time.monotonic() > deadline:
+            return int(count)
+        time.sleep(1)
+
+
 def test_the_demo_runs_the_journey_with_a_real_worker_and_ctrl_c_stops_every_process(
     tmp_path,
 ):
@@ -79,6 +94,7 @@ def test_the_demo_runs_the_journey_with_a_real_worker_and_ctrl_c_stops_every_pro
     reader.start()
     try:
         assert serving.wait(JOURNEY_WITHIN), "".join(lines)
+        overdue = wait_for_overdue_loans(tmp_path / "db.sqlite3")
         demo.send_signal(signal.SIGINT)
         demo.wait(timeout=STOP_WITHIN)
         reader.join(STOP_WITHIN)
@@ -94,3 +110,6 @@ def test_the_demo_runs_the_journey_with_a_real_worker_and_ctrl_c_stops_every_pro
     children = [int(pid) for pid in re.findall(r"\(pid (\d+),", output)]
     assert len(children) == 3, output
     assert not [pid for pid in children if alive(pid)], "a process outlived the demo"
+    # The portfolio it leaves: the never-repaid loan was stamped overdue by the worker,
+    # from Defacto's notification, while the demo served.
+    assert overdue == 1, output

@@ -5,8 +5,9 @@ Defacto's terms, wait for the credit line, share the seller's sales history (the
 rises), quote an invoice, cash it in, consent, watch it paid and repaid as sandbox time
 advances, see a decline explained in words, cancel a loan before disbursement, sync
 everything, collect the month-end bill, repay a loan in three installments collected
-one by one, and repay one early on Defacto's payment page. Each run uses sellers of its
-own, so it can be repeated against the same database and sandbox.
+one by one, repay one early on Defacto's payment page, and leave a portfolio for the
+dashboard (loans waiting for consent, to repay, one overdue). Each run uses sellers of
+its own, so it can be repeated against the same database and sandbox.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django_defacto.client import DefactoClient
 from django_defacto.models import Bill, Borrower, Loan
 from django_defacto.sandbox.control import SandboxControl
 from django_defacto.sandbox.scenarios import (
+    LATE,
     REJECT,
     SUCCESS,
     SUCCESS_ONE_DAY_LATER,
@@ -48,6 +50,7 @@ class Journey:
         self.say = say
         self.step_number = 0
         self.run_number = (Seller.objects.aggregate(last=Max("id"))["last"] or 0) + 1
+        self.sellers_made = 0
 
     def step(self, title: str) -> None:
         self.step_number += 1
@@ -57,13 +60,14 @@ class Journey:
         self.say(f"   loan {str(loan.pk)[:8]}  {loan.get_status_display()} ({loan.status})")
 
     def new_seller(self, scenario: str, name: str) -> Seller:
-        number = self.run_number * 10 + len(name) % 10
-        username = f"journey-{self.run_number}-{scenario.lower()}"
+        self.sellers_made += 1
+        number = self.run_number * 100 + self.sellers_made
+        username = f"journey-{self.run_number}-{self.sellers_made}-{scenario.lower()}"
         user = get_user_model().objects.create_user(username, password=None)
         return Seller.objects.create(
             user=user,
             name=f"{name} #{self.run_number}",
-            legal_identifier=siren(f"9{number:07d}"),
+            legal_identifier=siren(f"8{number:07d}"),
             iban=scenario_iban(scenario, f"{number:011d}"),
             email=f"{username}@example.com",
         )
@@ -231,6 +235,32 @@ class Journey:
             )
         self.loan_line(in_three)
 
+        self.step("A portfolio to look at: loans waiting for consent, to repay, one overdue")
+        waiting = self.new_seller(SUCCESS, "Menuiserie Garnier SARL")
+        self.ready_borrower(waiting)
+        for label in ("P1", "P2"):
+            self.loan_line(loans.cash_in_now(self.new_invoice(waiting, 180_000, label)))
+        repaying = self.new_seller(SUCCESS_ONE_DAY_LATER, "Brasserie du Canal SAS")
+        self.ready_borrower(repaying)
+        for label in ("T1", "T2"):
+            paid_out = loans.cash_in_now(
+                self.new_invoice(repaying, 220_000, label), auto_validate=True
+            )
+            self.loan_line(self.follow(paid_out, {"TO_REPAY", "ISSUE_DETECTED"}, MINUTE))
+        late_seller = self.new_seller(LATE, "Transports Morel SARL")
+        self.ready_borrower(late_seller)
+        # Due in two days: the sandbox's clock, moved weeks ahead above, is already past it.
+        late = loans.cash_in_now(
+            self.new_invoice(late_seller, 150_000, "L"),
+            auto_validate=True,
+            to_repay_at=_now() + timedelta(days=2),
+        )
+        late = self.follow(late, {"TO_REPAY", "ISSUE_DETECTED"}, MINUTE)
+        self.loan_line(late)
+        self.say(
+            "   never repaid: Defacto announces it overdue (Loan.OVERDUE), which the worker "
+            "stamps; see the admin's portfolio dashboard"
+        )
         return {
             "loan": loan,
             "declined": declined,
