@@ -203,6 +203,32 @@ class Journey:
         report = sync_loans()
         self.say(f"   {report.summary()}")
 
+        self.step("A portfolio to look at: loans waiting for consent, to repay, one overdue")
+        waiting = self.new_seller(SUCCESS, "Menuiserie Garnier SARL")
+        self.ready_borrower(waiting)
+        for label in ("P1", "P2"):
+            self.loan_line(loans.cash_in_now(self.new_invoice(waiting, 180_000, label)))
+        # Sellers who never repay (the sandbox's LATE scenario): due in 100 days, the loans
+        # stay to repay while the demo moves time; due in two days, one becomes overdue
+        # once the month's end below has moved the sandbox's clock past it.
+        for name, labels, due_in_days in (
+            ("Brasserie du Canal SAS", ("T1", "T2"), 100),
+            ("Transports Morel SARL", ("L",), 2),
+        ):
+            never_repays = self.new_seller(LATE, name)
+            self.ready_borrower(never_repays)
+            for label in labels:
+                paid_out = loans.cash_in_now(
+                    self.new_invoice(never_repays, 220_000, label),
+                    auto_validate=True,
+                    to_repay_at=_now() + timedelta(days=due_in_days),
+                )
+                self.loan_line(self.follow(paid_out, {"TO_REPAY", "ISSUE_DETECTED"}, MINUTE))
+        self.say(
+            "   the last is never repaid: Defacto announces it overdue (Loan.OVERDUE) a day "
+            "after its date, and the worker stamps it; see the admin's portfolio dashboard"
+        )
+
         self.step("Month end: Defacto bills the interest")
         sandbox_now = self.control.advance_clock(0)
         month_start = sandbox_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -235,32 +261,6 @@ class Journey:
             )
         self.loan_line(in_three)
 
-        self.step("A portfolio to look at: loans waiting for consent, to repay, one overdue")
-        waiting = self.new_seller(SUCCESS, "Menuiserie Garnier SARL")
-        self.ready_borrower(waiting)
-        for label in ("P1", "P2"):
-            self.loan_line(loans.cash_in_now(self.new_invoice(waiting, 180_000, label)))
-        repaying = self.new_seller(SUCCESS_ONE_DAY_LATER, "Brasserie du Canal SAS")
-        self.ready_borrower(repaying)
-        for label in ("T1", "T2"):
-            paid_out = loans.cash_in_now(
-                self.new_invoice(repaying, 220_000, label), auto_validate=True
-            )
-            self.loan_line(self.follow(paid_out, {"TO_REPAY", "ISSUE_DETECTED"}, MINUTE))
-        late_seller = self.new_seller(LATE, "Transports Morel SARL")
-        self.ready_borrower(late_seller)
-        # Due in two days: the sandbox's clock, moved weeks ahead above, is already past it.
-        late = loans.cash_in_now(
-            self.new_invoice(late_seller, 150_000, "L"),
-            auto_validate=True,
-            to_repay_at=_now() + timedelta(days=2),
-        )
-        late = self.follow(late, {"TO_REPAY", "ISSUE_DETECTED"}, MINUTE)
-        self.loan_line(late)
-        self.say(
-            "   never repaid: Defacto announces it overdue (Loan.OVERDUE), which the worker "
-            "stamps; see the admin's portfolio dashboard"
-        )
         return {
             "loan": loan,
             "declined": declined,
