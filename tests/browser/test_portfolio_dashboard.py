@@ -1,9 +1,12 @@
 """Staff open the portfolio dashboard in a real browser: sign in through the admin's login
-form, switch the period, follow a chart's bar to the filtered loan list. The page is
+form, switch the period, download the period's loans as CSV and read them back, follow a
+chart's bar to the filtered loan list. The page is
 served under `Content-Security-Policy: default-src 'self'` and the console stays clean."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -26,7 +29,7 @@ def staff_member() -> Any:
     user.user_permissions.set(
         Permission.objects.filter(
             content_type__app_label="django_defacto",
-            codename__in=["view_portfolio_dashboard", "view_loan"],
+            codename__in=["view_portfolio_dashboard", "view_loan", "export_portfolio"],
         )
     )
     return user
@@ -68,6 +71,17 @@ def test_staff_read_the_dashboard_and_follow_a_bar_to_the_loans(browser, live_se
         "Last 365 days"
         in Select(browser.find_element(By.NAME, "period")).first_selected_option.text
     )
+
+    # The period's loans as CSV, downloaded with the page's own session and read back.
+    export = browser.find_element(By.XPATH, "//p[@class='defacto-dashboard-exports']/span[1]/a[1]")
+    text = browser.execute_async_script(
+        "const done = arguments[1];"
+        "fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.text()).then(done);",
+        export.get_attribute("href"),
+    )
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert {row["loan_id"] for row in rows} == {str(item.pk) for item in book}
+    assert {row["amount_cents"] for row in rows} == {str(item.amount) for item in book}
 
     bar = browser.find_element(By.CSS_SELECTOR, "a.defacto-chart-link rect.defacto-bar--issue")
     browser.execute_script("arguments[0].scrollIntoView()", bar)
