@@ -277,6 +277,24 @@ def dashboard_context(data: figures.Portfolio) -> dict[str, Any]:
     def month_label(month: figures.MonthFigure) -> str:
         return date_format(month.month, "YEAR_MONTH_FORMAT")
 
+    def counted(title: str, items: list[tuple[str, int, int, str]], tone: str) -> Any:
+        """A section of counted amounts: a bar per item, and its count and amount beside."""
+        return _section(
+            title,
+            [
+                _row(label, count, _amount(cents, currency), url=url)
+                for label, count, cents, url in items
+            ],
+            chart=charts.bar_chart(
+                [
+                    charts.Bar(label, cents, _amount(cents, currency), url, tone)
+                    for label, _count, cents, url in items
+                ],
+                label=title,
+            ),
+            columns=[count_col, amount_col],
+        )
+
     health = data.health
     never = gettext("never")
     sections = [
@@ -321,50 +339,20 @@ def dashboard_context(data: figures.Portfolio) -> dict[str, Any]:
             [seller_line(line) for line in data.near_limit],
             columns=credit_columns,
         ),
-        _section(
+        counted(
             gettext("Top sellers by exposure"),
-            [
-                _row(item.name, item.loans, _amount(item.cents, currency), url=url)
-                for item, url in exposure
-            ],
-            chart=charts.bar_chart(
-                [
-                    charts.Bar(item.name, item.cents, _amount(item.cents, currency), url, "paid")
-                    for item, url in exposure
-                ],
-                label=gettext("Top sellers by exposure"),
-            ),
-            columns=[count_col, amount_col],
+            [(item.name, item.loans, item.cents, url) for item, url in exposure],
+            "paid",
         ),
-        _section(
+        counted(
             gettext("Upcoming repayments"),
-            [
-                _row(label, item.count, _amount(item.cents, currency), url=url)
-                for label, item, url in due_rows
-            ],
-            chart=charts.bar_chart(
-                [
-                    charts.Bar(label, item.cents, _amount(item.cents, currency), url, "paid")
-                    for label, item, url in due_rows
-                ],
-                label=gettext("Upcoming repayments"),
-            ),
-            columns=[count_col, amount_col],
+            [(label, item.count, item.cents, url) for label, item, url in due_rows],
+            "paid",
         ),
-        _section(
+        counted(
             gettext("Overdue loans by days late"),
-            [
-                _row(label, band.count, _amount(band.cents, currency), url=url)
-                for label, band, url in age_bars
-            ],
-            chart=charts.bar_chart(
-                [
-                    charts.Bar(label, band.cents, _amount(band.cents, currency), url, "issue")
-                    for label, band, url in age_bars
-                ],
-                label=gettext("Overdue loans by days late"),
-            ),
-            columns=[count_col, amount_col],
+            [(label, band.count, band.cents, url) for label, band, url in age_bars],
+            "issue",
         ),
         _section(
             gettext("Longest overdue"),
