@@ -39,7 +39,7 @@ def test_journey_finances_an_invoice_explains_a_decline_and_cancels_a_loan(setti
     assert "Done: loan CLOSED" in text
     assert sorted(Loan.objects.values_list("status", flat=True)) == sorted(
         [LoanStatus.CLOSED] * 3
-        + [LoanStatus.DECLINED, LoanStatus.CANCELED]
+        + [LoanStatus.DECLINED, LoanStatus.CANCELED] * 2
         + [LoanStatus.TO_VALIDATE] * 2
         + [LoanStatus.TO_REPAY] * 3
     )

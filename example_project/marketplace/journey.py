@@ -228,6 +228,10 @@ class Journey:
             "   the last is never repaid: Defacto announces it overdue (Loan.OVERDUE) a day "
             "after its date, and the worker stamps it; see the admin's portfolio dashboard"
         )
+        # A second decline and a second cancelation, for the dashboard's funnel.
+        self.loan_line(loans.cash_in_now(self.new_invoice(rejected_seller, 260_000, "R2")))
+        second_cancel = loans.cash_in_now(self.new_invoice(waiting, 90_000, "C2"))
+        self.loan_line(loans.cancel_loan(second_cancel))
 
         self.step("Month end: Defacto bills the interest")
         sandbox_now = self.control.advance_clock(0)
