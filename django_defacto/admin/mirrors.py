@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -139,13 +137,6 @@ class BillAdmin(ExportableAdmin):
     search_fields = ("invoice_number", "defacto_id", "business_identifier", "borrower__name")
     actions = ["mark_sent_selected"]
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
-        if not defacto_settings().marketplace_sends_bills:
-            # Defacto sends the bills itself: there is nothing to tell it.
-            actions.pop("mark_sent_selected", None)
-        return actions
-
     @admin.action(description=_("Mark sent to the seller"), permissions=["mark_bill_sent"])
     def mark_sent_selected(
         self, request: HttpRequest, queryset: QuerySet
@@ -153,7 +144,10 @@ class BillAdmin(ExportableAdmin):
         return confirm_and_run(self, request, queryset, MARK_SENT)
 
     def has_mark_bill_sent_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("django_defacto.mark_bill_sent")
+        # When Defacto sends the bills itself there is nothing to tell it: no action.
+        return defacto_settings().marketplace_sends_bills and request.user.has_perm(
+            "django_defacto.mark_bill_sent"
+        )
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, bill: Bill) -> SafeString:
