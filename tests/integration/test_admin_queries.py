@@ -38,10 +38,13 @@ def fresh_cache():
     cache.clear()
 
 
-def add_borrower() -> Borrower:
+def add_borrower(
+    limit: int = 1_000_000, available: int = 400_000, key_prefix: str = "marketplace.seller"
+) -> Borrower:
+    """A READY borrower with an open credit line of `limit` cents, `available` unused."""
     number = next(_numbers)
     borrower = Borrower.objects.create(
-        seller_key=f"marketplace.seller:{number}",
+        seller_key=f"{key_prefix}:{number}",
         identifier=f"{600000000 + number}",
         name=f"Seller {number}",
         defacto_id=f"b-{number}",
@@ -51,8 +54,8 @@ def add_borrower() -> Borrower:
     CreditLine.objects.create(
         borrower=borrower,
         defacto_id=f"cl-{number}",
-        pool_amount=1_000_000,
-        balance_available=400_000,
+        pool_amount=limit,
+        balance_available=available,
         start_date=now - timedelta(days=30),
         end_date=now + timedelta(days=300),
     )

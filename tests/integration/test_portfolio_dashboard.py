@@ -21,7 +21,6 @@ from django.utils import timezone
 from django_defacto.models import (
     Bill,
     Borrower,
-    CreditLine,
     Loan,
     LoanStatus,
     WebhookEvent,
@@ -30,6 +29,7 @@ from django_defacto.models import (
 from django_defacto.services import portfolio, run_log
 from django_defacto.services.loans.denial_reasons import CACHE_PREFIX
 from tests.integration.admin_steps import staff_client
+from tests.integration.test_admin_queries import add_borrower
 
 pytestmark = pytest.mark.django_db
 
@@ -47,25 +47,8 @@ def fresh_cache():
 
 
 def seller(limit: int = 1_000_000, available: int = 400_000) -> Borrower:
-    number = next(_numbers)
-    borrower = Borrower.objects.create(
-        # Keys of their own: `make bench` adds these beside the sellers it already has.
-        seller_key=f"portfolio.seller:{number}",
-        identifier=f"6{number:08d}",
-        name=f"Seller {number}",
-        defacto_id=f"b-{number}",
-        status="READY",
-    )
-    now = timezone.now()
-    CreditLine.objects.create(
-        borrower=borrower,
-        defacto_id=f"cl-{number}",
-        pool_amount=limit,
-        balance_available=available,
-        start_date=now - timedelta(days=30),
-        end_date=now + timedelta(days=300),
-    )
-    return borrower
+    # Keys of their own: `make bench` adds these beside the sellers it already has.
+    return add_borrower(limit, available, key_prefix="portfolio.seller")
 
 
 def loan(borrower: Borrower, status: str, amount: int, **columns) -> Loan:
