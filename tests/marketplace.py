@@ -9,6 +9,7 @@ import itertools
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from django_defacto.sandbox.scenarios import scenario_iban
 from example_project.marketplace.demo_data import siren
@@ -33,12 +34,19 @@ def make_seller(
     )
 
 
+def utc_today() -> date:
+    """Today as Defacto counts days, in UTC: in the hour after midnight in the
+    marketplace's time zone, the local date is already a day ahead of UTC's."""
+    return timezone.now().date()
+
+
 def make_invoice(
     seller: Seller, *, total: int = 150_000, due_in_days: int = 30, currency: str = "EUR"
 ) -> Invoice:
     number = next(_numbers)
     buyer = Buyer.objects.create(name=f"Buyer {number}", legal_identifier=f"{700000000 + number}")
     tax = total // 6
+    today = utc_today()
     return Invoice.objects.create(
         seller=seller,
         buyer=buyer,
@@ -46,6 +54,6 @@ def make_invoice(
         currency=currency,
         net_amount=total - tax,
         tax_amount=tax,
-        issued_on=date.today() - timedelta(days=1),
-        due_on=date.today() + timedelta(days=due_in_days),
+        issued_on=today - timedelta(days=1),
+        due_on=today + timedelta(days=due_in_days),
     )

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import RepaymentKind
 from ..services.loans.installments import MAX_INSTALLMENTS, MIN_INSTALLMENTS
+from ..services.loans.terms import utc_day
 
 # Defacto lends for 1 to 120 days (contract/NOTES.md).
 MIN_REPAYMENT_DAYS = 1
@@ -28,7 +29,8 @@ def repayment_datetime(day: date) -> datetime:
 
 
 def check_repayment_day(day: date) -> date:
-    days = (day - timezone.localdate()).days
+    # Counted as Defacto counts, from today in UTC.
+    days = (day - utc_day(timezone.now())).days
     if not MIN_REPAYMENT_DAYS <= days <= MAX_REPAYMENT_DAYS:
         raise forms.ValidationError(
             _("Choose a day between %(min)d and %(max)d days from today (this one is %(days)d)."),

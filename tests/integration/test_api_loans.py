@@ -16,7 +16,7 @@ from django_defacto.services.loans.eligibility import financing_cost
 from tests.integration.api_steps import api, ask_for_loan, new_key, ref, signed_in
 from tests.integration.concurrency import at_once, meeting_before_insert
 from tests.integration.sellers import ready_seller
-from tests.marketplace import make_invoice, make_seller
+from tests.marketplace import make_invoice, make_seller, utc_today
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +160,7 @@ def test_a_loan_needs_the_sellers_consent_to_its_terms(defacto_client, control):
             422,
             "repayment_date_out_of_bounds",
         ),
-        ({"to_repay_at": date.today().isoformat()}, 422, "repayment_date_out_of_bounds"),
+        ({"to_repay_at": utc_today().isoformat()}, 422, "repayment_date_out_of_bounds"),
     ],
 )
 def test_a_request_the_invoice_does_not_allow_is_refused_with_its_reason(

@@ -10,7 +10,7 @@ import pytest
 from django_defacto.services.loans.eligibility import financing_cost
 from tests.integration.api_steps import api, ask_for_loan, ref, signed_in
 from tests.integration.sellers import ready_seller
-from tests.marketplace import make_invoice, make_seller
+from tests.marketplace import make_invoice, make_seller, utc_today
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def test_an_eligible_invoice_gets_a_quote_and_the_words_to_agree_to(defacto_clie
 def test_the_seller_can_price_another_amount_and_date(defacto_client, control):
     seller, borrower = ready_seller(control)
     invoice = make_invoice(seller, total=150_000)
-    repay_on = date.today() + timedelta(days=45)
+    repay_on = utc_today() + timedelta(days=45)
 
     body = (
         signed_in(seller.user)

@@ -8,6 +8,7 @@ The sandbox's SUCCESS_ONE_DAY_LATER scenario keeps a paid-out loan to repay for 
 from __future__ import annotations
 
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 
 import pytest
@@ -92,6 +93,24 @@ def test_the_link_is_for_what_is_due_and_paying_it_repays_the_loan(
     assert Loan.objects.get(pk=loan.pk).status == LoanStatus.CLOSED
     with pytest.raises(EarlyRepaymentRefused, match="already repaid"):
         start_early_repayment(loan, callback_url=CALLBACK)
+
+
+def test_a_loan_paid_out_on_a_later_day_by_defactos_clock_can_be_repaid_now(
+    defacto_client, control, contract_adapter
+):
+    seller, _ = ready_seller(control, "SUCCESS_ONE_DAY_LATER")
+    loan = cash_in_now(make_invoice(seller, total=240_000), auto_validate=True)
+    control.advance_clock(DAY)  # Defacto's clock is a day ahead of the marketplace's
+    loan = refresh_loan(loan)
+    assert loan.status == LoanStatus.TO_REPAY
+    assert loan.paid_at is not None and loan.paid_at > timezone.now()
+
+    link = start_early_repayment(loan, callback_url=CALLBACK)
+
+    assert link.amount == 240_000
+    [terms] = contract_adapter.checked("PUT", "/loan/repayment-terms")
+    sent = terms.request_body["repayment_terms"][0]["repayment_date"]
+    assert sent == loan.paid_at.astimezone(dt_timezone.utc).isoformat()
 
 
 def test_a_loan_switched_to_the_link_is_not_collected_again(defacto_client, control):

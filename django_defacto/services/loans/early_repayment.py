@@ -223,9 +223,12 @@ def _ask_defacto(loan: Loan, callback_url: str) -> tuple[str, int, Loan]:
                     "on the monthly bill."
                 )
             )
+        # Defacto refuses a date before the payout it recorded; a clock of ours running
+        # behind Defacto's would otherwise date the repayment the day before.
+        repayment_date = max(filter(None, (timezone.now(), loan.paid_at)))
         term: dict[str, Any] = {
             "loan_id": defacto_id,
-            "repayment_date": defacto_moment(timezone.now()),
+            "repayment_date": defacto_moment(repayment_date),
             "repayment_method": TRANSFER,
             "reason": PAY_BY_LINK,
         }

@@ -50,6 +50,7 @@ from .terms import (
     quote_for_loan,
     repayment_bounds,
     repayment_date_in_bounds,
+    utc_day,
 )
 
 
@@ -230,7 +231,8 @@ def check_eligibility(
         cost = None
         if daily_rate is not None:
             cost = (
-                schedule_cost(schedule, day_of(now), daily_rate)
+                # From the day Defacto counts from, as the one-go cost below does.
+                schedule_cost(schedule, utc_day(now), daily_rate)
                 if schedule
                 else financing_cost(amount, days, daily_rate)
             )
@@ -278,7 +280,7 @@ def _schedule(
             )
         ]
     try:
-        return propose_installments(amount, count, day_of(now), day_of(to_repay_at)), []
+        return propose_installments(amount, count, utc_day(now), day_of(to_repay_at)), []
     except ValueError:
         return [], [
             Reason(

@@ -64,6 +64,7 @@ from .eligibility import Eligibility, check_eligibility
 from .idempotency import replayed_loan, request_fingerprint
 from .installments import Installment, loan_schedule, schedule_json
 from .products import loan_product, loan_product_of
+from .terms import utc_day
 from .wire import loan_request_body
 
 logger = logging.getLogger(__name__)
@@ -281,7 +282,7 @@ def cash_in_now(
         day_of(quote.to_repay_at),
         installments,
         loan_product_of(eligibility.borrower, product_id),
-        today=timezone.localdate(),
+        today=utc_day(timezone.now()),
     )
     options = defacto_settings()
     loan = _record_request(

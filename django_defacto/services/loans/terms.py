@@ -52,9 +52,14 @@ def financing_cost(amount: int, days: int, daily_rate: Decimal) -> int:
     return int(cost.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+def utc_day(moment: datetime) -> date:
+    """The calendar day of a moment in UTC, the day Defacto counts from."""
+    return moment.astimezone(dt_timezone.utc).date()
+
+
 def loan_days(start: datetime, end: datetime) -> int:
     """Calendar days between two moments, counted in UTC as Defacto counts them."""
-    return (end.astimezone(dt_timezone.utc).date() - start.astimezone(dt_timezone.utc).date()).days
+    return (utc_day(end) - utc_day(start)).days
 
 
 def repayment_bounds(start: datetime) -> tuple[datetime, datetime]:
