@@ -6,7 +6,7 @@ A seller's IBAN selects the sandbox scenario of every loan on its invoices.
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -38,6 +38,13 @@ def utc_today() -> date:
     """Today as Defacto counts days, in UTC: in the hour after midnight in the
     marketplace's time zone, the local date is already a day ahead of UTC's."""
     return timezone.now().date()
+
+
+def just_after_midnight_in_paris() -> datetime:
+    """The latest 23:30 UTC: half past midnight in Paris, already tomorrow there."""
+    now = timezone.now()
+    moment = now.replace(hour=23, minute=30, second=0, microsecond=0)
+    return moment - timedelta(days=1) if moment > now else moment
 
 
 def make_invoice(

@@ -10,11 +10,13 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from django_defacto.admin.forms import check_repayment_day
 from django_defacto.models import Borrower, Invoice, Loan, LoanEvent, LoanStatus, Payment
 from django_defacto.services.loans import cash_in_now, validate_loan
 from tests.integration.admin_steps import (
@@ -28,7 +30,7 @@ from tests.integration.admin_steps import (
     staff_client,
 )
 from tests.integration.sellers import ready_seller
-from tests.marketplace import make_invoice
+from tests.marketplace import just_after_midnight_in_paris, make_invoice
 
 pytestmark = pytest.mark.django_db
 
@@ -301,6 +303,16 @@ def test_changing_the_repayment_date_asks_for_a_date_of_1_to_120_days(admin_clie
     approved_loan.refresh_from_db()
     assert timezone.localtime(approved_loan.to_repay_at).date() == new_day
     assert date_format(new_day, "DATE_FORMAT") in messages_of(response)[0]
+
+
+def test_staff_repayment_day_counts_from_utcs_today_as_defacto_does(monkeypatch):
+    moment = just_after_midnight_in_paris()
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    last_day = moment.date() + timedelta(days=120)  # 119 days from the date in Paris
+
+    assert check_repayment_day(last_day) == last_day
+    with pytest.raises(ValidationError, match="this one is 121"):
+        check_repayment_day(last_day + timedelta(days=1))
 
 
 def test_each_action_needs_its_own_permission():

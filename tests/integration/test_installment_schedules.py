@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from django_defacto.exceptions import InvalidInstallments, NotEligible
 from django_defacto.models import Borrower, Loan
 from django_defacto.services.borrowers import refresh_borrower_and_credit_lines
-from django_defacto.services.loans import cash_in_now
+from django_defacto.services.loans import cash_in_now, check_eligibility, financing_cost
 from django_defacto.services.loans.installments import (
     Installment,
     installment_problems,
@@ -25,7 +25,7 @@ from django_defacto.support.formatting import day_of
 from tests.integration.api_steps import api, ask_for_loan, ref, signed_in
 from tests.integration.sellers import ready_seller
 from tests.integration.test_cash_in_now import loan_posts
-from tests.marketplace import make_invoice
+from tests.marketplace import just_after_midnight_in_paris, make_invoice
 
 TODAY = date(2026, 12, 7)
 
@@ -226,3 +226,29 @@ def test_staff_cash_in_with_installments_from_the_admin(defacto_client, control,
     assert 'class="defacto-installments"' in offered and offered.count("€1,000.00") == 3
     loan = Loan.objects.get()
     assert [step["amount"] for step in loan.installment_plan_items] == [100_000] * 3
+
+
+@pytest.mark.django_db
+def test_in_the_hour_after_midnight_in_paris_days_count_from_utcs_today(
+    defacto_client, control, monkeypatch
+):
+    seller, borrower = ready_seller(control)
+    refresh_borrower_and_credit_lines(borrower)
+    rate = borrower.credit_lines.get().fees_daily_rate
+    moment = just_after_midnight_in_paris()
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+    utc_today = moment.date()
+    assert timezone.localdate() == utc_today + timedelta(days=1)  # already tomorrow in Paris
+    invoice = make_invoice(seller, total=300_000, due_in_days=60)
+
+    in_one_go = check_eligibility(invoice)
+    in_three = check_eligibility(invoice, installments=3)
+
+    assert in_one_go.quote.days == 60
+    assert in_one_go.quote.cost == financing_cost(300_000, 60, rate)
+    assert [item.due_on - utc_today for item in in_three.quote.installments] == [
+        timedelta(days=20),
+        timedelta(days=40),
+        timedelta(days=60),
+    ]
+    assert in_three.quote.cost == sum(financing_cost(100_000, days, rate) for days in (20, 40, 60))
