@@ -34,6 +34,7 @@ def test_journey_finances_an_invoice_explains_a_decline_and_cancels_a_loan(setti
         "installment 3 of 3 collected: €7,200.00 of €7,200.00 repaid",
         "Defacto's payment page asks for €3,000.00",
         "back on the marketplace: Repaid",
+        "(PENDING_VALIDATION)",
     ):
         assert expected in text, f"{expected!r} missing from:\n{text}"
     assert "Done: loan CLOSED" in text
@@ -42,5 +43,6 @@ def test_journey_finances_an_invoice_explains_a_decline_and_cancels_a_loan(setti
         + [LoanStatus.DECLINED, LoanStatus.CANCELED] * 2
         + [LoanStatus.TO_VALIDATE] * 2
         + [LoanStatus.TO_REPAY] * 3
+        + [LoanStatus.PENDING_VALIDATION] * 2
     )
     assert (tmp_path / "state.json").exists()

@@ -8,7 +8,13 @@ from typing import Any
 from . import loan_lifecycle as lifecycle
 from .borrowers import borrower_by_identifier, financial_products_of
 from .clock import parse_datetime, to_iso
-from .context import MAX_SYNC_DECISION_DELAY, SandboxWorld, bad_request, not_found
+from .context import (
+    MAX_SYNC_DECISION_DELAY,
+    REVIEW_DECISION_DELAY,
+    SandboxWorld,
+    bad_request,
+    not_found,
+)
 from .credit_lines import (
     DEFAULT_FEES_DAILY_RATE,
     credit_line_of,
@@ -28,7 +34,14 @@ from .pagination import (
     single_page,
 )
 from .pay_by_link import remember_switch
-from .scenarios import DEFACTO_REPAYMENT_IBAN, SANDBOX_BIC, SUCCESS, french_iban, scenario_of_iban
+from .scenarios import (
+    DEFACTO_REPAYMENT_IBAN,
+    REVIEW,
+    SANDBOX_BIC,
+    SUCCESS,
+    french_iban,
+    scenario_of_iban,
+)
 
 MAX_LOAN_AMOUNT = 20_000_000  # cents: 200,000 EUR
 MIN_LOAN_DAYS = 1
@@ -274,10 +287,13 @@ def request_loan(
         world.state.invoices[invoice_id]["loan_ids"].append(loan["id"])
     lifecycle.record_status(world, loan, "SUBMITTED")
     lifecycle.record_status(world, loan, "PENDING_VALIDATION")
-    if body.get("wait_for_validation") and world.settings.decision_delay <= MAX_SYNC_DECISION_DELAY:
+    decision_delay = (
+        REVIEW_DECISION_DELAY if loan["_scenario"] == REVIEW else world.settings.decision_delay
+    )
+    if body.get("wait_for_validation") and decision_delay <= MAX_SYNC_DECISION_DELAY:
         lifecycle.decide(world, loan["id"])
     else:
-        world.schedule(world.settings.decision_delay, "decide_loan", loan["id"])
+        world.schedule(decision_delay, "decide_loan", loan["id"])
     return SandboxResponse(201, lifecycle.render_loan(loan))
 
 

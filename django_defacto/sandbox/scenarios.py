@@ -23,6 +23,10 @@ CANCEL = "CANCEL"
 # repayment date; a day later Defacto notifies Loan.OVERDUE, and it stays TO_REPAY until
 # repaid early (`POST /repay/now`).
 LATE = "LATE"
+# Sandbox only: Defacto says its decision comes "seconds to days later"; here it takes
+# two days of sandbox time (then accepts), so a request stays PENDING_VALIDATION while
+# its status is watched, polled and shown.
+REVIEW = "REVIEW"
 
 SANDBOX_BIC = "FK2FACTO"
 SANDBOX_BANK_CODE = "11111"
@@ -34,9 +38,11 @@ _SCENARIO_DIGITS = {
     FAIL: "4",
     CANCEL: "5",
     LATE: "6",
+    REVIEW: "7",
 }
 _SCENARIOS_BY_DIGIT = {digit: name for name, digit in _SCENARIO_DIGITS.items()}
-# Defacto's own scenarios (its iban-generator takes these); LATE is this sandbox's.
+# Defacto's own scenarios (its iban-generator takes these); LATE and REVIEW are this
+# sandbox's.
 SCENARIOS = (SUCCESS, SUCCESS_ONE_DAY_LATER, REJECT, FAIL, CANCEL)
 
 
@@ -82,6 +88,7 @@ SCENARIO_IBANS = {
     REJECT: scenario_iban(REJECT, "36030182809"),
     CANCEL: scenario_iban(CANCEL, "36030182809"),
     LATE: scenario_iban(LATE, "36030182809"),
+    REVIEW: scenario_iban(REVIEW, "36030182809"),
 }
 
 

@@ -26,6 +26,7 @@ from django_defacto.sandbox.scenarios import (
     FAIL,
     LATE,
     REJECT,
+    REVIEW,
     SUCCESS,
     SUCCESS_ONE_DAY_LATER,
     generate_iban,
@@ -192,6 +193,19 @@ DEMO_SELLERS = (
             (280_000, 3, 30, "Staff canteen, monthly"),
             (610_000, 6, 45, "Gala dinner catering"),
             (1_150_000, 10, 60, "Trade fair catering"),
+        ),
+    ),
+    DemoSeller(
+        REVIEW,
+        "seller-review",
+        "Imprimerie Lenoir SAS",
+        "87801934",
+        "06740321917",
+        "ILE",
+        _invoices(
+            (240_000, 2, 30, "Catalogue printing"),
+            (730_000, 5, 45, "Packaging, spring range"),
+            (1_080_000, 9, 60, "Trade fair posters and leaflets"),
         ),
     ),
     DemoSeller(

@@ -6,8 +6,9 @@ rises), quote an invoice, cash it in, consent, watch it paid and repaid as sandb
 advances, see a decline explained in words, cancel a loan before disbursement, sync
 everything, collect the month-end bill, repay a loan in three installments collected
 one by one, repay one early on Defacto's payment page, and leave a portfolio for the
-dashboard (loans waiting for consent, to repay, one overdue). Each run uses sellers of
-its own, so it can be repeated against the same database and sandbox.
+dashboard (loans waiting for Defacto's decision or for consent, to repay, one
+overdue). Each run uses sellers of its own, so it can be repeated against the same
+database and sandbox.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from django_defacto.sandbox.control import SandboxControl
 from django_defacto.sandbox.scenarios import (
     LATE,
     REJECT,
+    REVIEW,
     SUCCESS,
     SUCCESS_ONE_DAY_LATER,
     scenario_iban,
@@ -264,6 +266,16 @@ class Journey:
                 " repaid"
             )
         self.loan_line(in_three)
+
+        self.step("Requests Defacto is still reviewing")
+        in_review = self.new_seller(REVIEW, "Reliure Vasseur SARL")
+        self.ready_borrower(in_review)
+        for label in ("V1", "V2"):
+            self.loan_line(loans.cash_in_now(self.new_invoice(in_review, 140_000, label)))
+        self.say(
+            "   Defacto's decision comes seconds to days later; in this sandbox's REVIEW "
+            "scenario, two days: the dashboard counts them as awaiting decision"
+        )
 
         return {
             "loan": loan,

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from django_defacto.sandbox.scenarios import LATE, SCENARIOS, scenario_of_iban
+from django_defacto.sandbox.scenarios import LATE, REVIEW, SCENARIOS, scenario_of_iban
 from django_defacto.support.identifiers import iban_problem, identifier_problems
 from example_project.marketplace.models import Buyer, Invoice, Seller
 
@@ -43,8 +43,9 @@ def snapshot() -> dict[str, list]:
 def test_one_french_seller_per_sandbox_scenario_each_with_a_login():
     text = seed()
     sellers = Seller.objects.select_related("user").filter(country="FR")
-    # Defacto's scenarios, and this sandbox's LATE (a loan left unpaid past its date).
-    scenarios = (*SCENARIOS, LATE)
+    # Defacto's scenarios, and this sandbox's LATE (a loan left unpaid past its date) and
+    # REVIEW (a decision two days later).
+    scenarios = (*SCENARIOS, LATE, REVIEW)
     assert sorted(scenario_of_iban(seller.iban) for seller in sellers) == sorted(scenarios)
     assert len({seller.iban for seller in sellers}) == len(scenarios)
     for seller in sellers:
@@ -127,7 +128,7 @@ def test_the_admin_login_is_a_staff_superuser():
 
 def test_running_it_again_changes_nothing_and_says_so():
     first = seed()
-    assert "Demo data created: 11 users, 10 sellers, 3 buyers, 31 invoices." in first
+    assert "Demo data created: 12 users, 11 sellers, 3 buyers, 34 invoices." in first
     before = snapshot()
     second = seed()
     assert "Demo data already present: nothing changed." in second

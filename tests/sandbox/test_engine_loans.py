@@ -61,6 +61,18 @@ def test_wait_for_validation_stays_pending_when_decisions_are_slow():
     assert loan["status"] == "PENDING_VALIDATION"
 
 
+def test_a_request_in_review_stays_pending_for_two_days_then_is_accepted(client, borrower):
+    loan = client.request_loan(borrower, scenario="REVIEW", wait_for_validation=True)
+    assert loan["status"] == "PENDING_VALIDATION"  # waiting did not bring the decision
+
+    client.engine.advance_clock(47 * 3600)
+    assert client.loan(loan["id"])["status"] == "PENDING_VALIDATION"
+    client.engine.advance_clock(3600)
+
+    assert client.loan(loan["id"])["status"] == "TO_VALIDATE"
+    assert statuses(client, loan["id"]) == ["SUBMITTED", "PENDING_VALIDATION", "TO_VALIDATE"]
+
+
 def test_validate_is_refused_unless_to_validate(client, borrower):
     loan = client.request_loan(borrower)
     status, problem = client.call("POST", f"/loan/{loan['id']}/validate")

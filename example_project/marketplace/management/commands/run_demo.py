@@ -238,7 +238,8 @@ class Command(BaseCommand):
             "Try it: log in as seller-success, follow the invitation on My invoices to enrol, "
             "Cash in now an invoice, "
             "then advance the sandbox time; log in as seller-reject to read a decline, as "
-            "seller-late to see a loan become overdue once the time passes its date, and as "
+            "seller-late to see a loan become overdue once the time passes its date, as "
+            "seller-review to watch a request wait two days for Defacto's decision, and as "
             "seller-spain to give Defacto the directors it asks for."
         )
         return "\n".join(lines)
