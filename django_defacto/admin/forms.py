@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any, cast
 
 from django import forms
@@ -14,18 +14,13 @@ from django.utils.translation import gettext_lazy as _
 from ..models import RepaymentKind
 from ..services.loans.installments import MAX_INSTALLMENTS, MIN_INSTALLMENTS
 from ..services.loans.terms import utc_day
+from ..support.formatting import moment_of
 
 # Defacto lends for 1 to 120 days (contract/NOTES.md).
 MIN_REPAYMENT_DAYS = 1
 MAX_REPAYMENT_DAYS = 120
 
 TERMS_ACCEPTED_LABEL = _("The seller accepted Defacto's terms")
-
-
-def repayment_datetime(day: date) -> datetime:
-    """A repayment day as the aware datetime sent to Defacto: noon, local time, so the
-    day stays the same in any time zone from UTC-11 to UTC+11."""
-    return timezone.make_aware(datetime.combine(day, time(12)))
 
 
 def check_repayment_day(day: date) -> date:
@@ -49,11 +44,6 @@ class RepaymentDateForm(forms.Form):
 
     def clean_to_repay_on(self) -> date:
         return check_repayment_day(self.cleaned_data["to_repay_on"])
-
-
-def sent_datetime(day: date) -> datetime:
-    """The day a bill was sent, as the aware moment told to Defacto: noon, local time."""
-    return timezone.make_aware(datetime.combine(day, time(12)))
 
 
 class MarkBillSentForm(forms.Form):
@@ -145,7 +135,7 @@ class CashInForm(forms.Form):
     @property
     def to_repay_at(self) -> datetime | None:
         day = self.cleaned_data.get("to_repay_on")
-        return repayment_datetime(day) if day else None
+        return moment_of(day) if day else None
 
 
 class RepaymentMethodForm(forms.Form):

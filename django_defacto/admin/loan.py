@@ -25,7 +25,7 @@ from ..presentation import installment_progress
 from ..services import loans as loan_services
 from ..services.loans import denial_reasons, early_repayment
 from ..services.loans.overdue import OVERDUE_STATUSES
-from ..support.formatting import day_of, money
+from ..support.formatting import day_of, moment_of, money
 from ..tasks.bulk_actions import (
     cancel_loans,
     change_repayment_dates,
@@ -38,7 +38,7 @@ from .actions import BulkAction, confirm_and_run, status_now
 from .base import MirrorInline
 from .dashboard import DASHBOARD_URL_NAME, dashboard_view
 from .exports import ExportableAdmin, period_export_urls
-from .forms import RepaymentDateForm, repayment_datetime
+from .forms import RepaymentDateForm
 
 
 def reason_in_words(loan: Loan) -> str:
@@ -74,7 +74,7 @@ def _repayment_outcome(loan: Loan) -> str:
 
 
 def _new_repayment_date(data: dict[str, Any]) -> dict[str, Any]:
-    return {"to_repay_at": repayment_datetime(data["to_repay_on"]).isoformat()}
+    return {"to_repay_at": moment_of(data["to_repay_on"]).isoformat()}
 
 
 VALIDATE = BulkAction(
@@ -138,7 +138,7 @@ CHANGE_REPAYMENT_DATE = BulkAction(
     button=_("Change the date"),
     form_class=RepaymentDateForm,
     run=lambda loan, data: loan_services.change_repayment_date(
-        loan, repayment_datetime(data["to_repay_on"])
+        loan, moment_of(data["to_repay_on"])
     ),
     outcome=_repayment_outcome,
     task=change_repayment_dates,

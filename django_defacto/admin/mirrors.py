@@ -15,13 +15,13 @@ from django.utils.translation import gettext_lazy as _
 from ..conf import defacto_settings
 from ..models import Bill, CreditLine, Payment
 from ..services import bills as bill_services
-from ..support.formatting import money
+from ..support.formatting import moment_of, money
 from ..tasks.bulk_actions import mark_bills_sent
 from . import display
 from .actions import BulkAction, confirm_and_run
 from .base import MirrorAdmin
 from .exports import ExportableAdmin
-from .forms import MarkBillSentForm, sent_datetime
+from .forms import MarkBillSentForm
 
 
 @admin.register(CreditLine)
@@ -107,14 +107,14 @@ MARK_SENT = BulkAction(
     form_class=MarkBillSentForm,
     run=lambda bill, data: bill_services.mark_bill_sent(
         bill,
-        sent_on=sent_datetime(data["sent_on"]),
+        sent_on=moment_of(data["sent_on"]),
         to_email_addresses=data["to_email_addresses"],
     ),
     outcome=_sent_outcome,
     history=_history,
     task=mark_bills_sent,
     task_kwargs=lambda data: {
-        "sent_on": sent_datetime(data["sent_on"]).isoformat(),
+        "sent_on": moment_of(data["sent_on"]).isoformat(),
         "to_email_addresses": data["to_email_addresses"],
     },
 )

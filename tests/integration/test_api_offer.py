@@ -41,7 +41,7 @@ def test_an_eligible_invoice_gets_a_quote_and_the_words_to_agree_to(defacto_clie
     assert quote["cost"] == financing_cost(150_000, quote["days"], rate)
     assert quote["cost_is_estimate"] is True
     assert quote["daily_rate"] == str(rate.normalize())
-    assert quote["earliest_repay_at"] == (date.today() + timedelta(days=1)).isoformat()
+    assert quote["earliest_repay_at"] == (utc_today() + timedelta(days=1)).isoformat()
     assert date.fromisoformat(quote["latest_repay_at"]) > date.fromisoformat(quote["to_repay_at"])
     assert invoice.number in body["consent_text"]
     assert "€1,500.00" in body["consent_text"]

@@ -229,7 +229,7 @@ def test_staff_cash_in_with_installments_from_the_admin(defacto_client, control,
 
 
 @pytest.mark.django_db
-def test_in_the_hour_after_midnight_in_paris_days_count_from_utcs_today(
+def test_in_the_hour_after_midnight_in_paris_days_and_bounds_count_from_utcs_today(
     defacto_client, control, monkeypatch
 ):
     seller, borrower = ready_seller(control)
@@ -245,6 +245,9 @@ def test_in_the_hour_after_midnight_in_paris_days_count_from_utcs_today(
     in_three = check_eligibility(invoice, installments=3)
 
     assert in_one_go.quote.days == 60
+    # The days the seller may choose, counted as Defacto counts them.
+    assert day_of(in_one_go.quote.earliest_repay_at) == utc_today + timedelta(days=1)
+    assert day_of(in_one_go.quote.latest_repay_at) == utc_today + timedelta(days=120)
     assert in_one_go.quote.cost == financing_cost(300_000, 60, rate)
     assert [item.due_on - utc_today for item in in_three.quote.installments] == [
         timedelta(days=20),

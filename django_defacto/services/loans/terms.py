@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from ...conf import defacto_settings
 from ...models import Loan
+from ...support.formatting import moment_of
 
 MAX_LOAN_AMOUNT = 20_000_000  # cents: 200,000 EUR
 MIN_LOAN_DAYS = 1
@@ -63,8 +64,14 @@ def loan_days(start: datetime, end: datetime) -> int:
 
 
 def repayment_bounds(start: datetime) -> tuple[datetime, datetime]:
-    """The earliest and latest repayment dates Defacto accepts for a loan paid at `start`."""
-    return start + timedelta(days=MIN_LOAN_DAYS), start + timedelta(days=MAX_LOAN_DAYS)
+    """The earliest and latest repayment days Defacto accepts for a loan paid at `start`,
+    counted from its day in UTC, as moments (noon in the marketplace's time zone, the
+    moment a chosen day is sent as)."""
+    first = utc_day(start)
+    return (
+        moment_of(first + timedelta(days=MIN_LOAN_DAYS)),
+        moment_of(first + timedelta(days=MAX_LOAN_DAYS)),
+    )
 
 
 def repayment_date_in_bounds(start: datetime, to_repay_at: datetime) -> bool:
