@@ -44,7 +44,11 @@ def build(loans: int) -> World:
 
 
 def clear_loans() -> None:
-    """Delete every mirrored loan (and what hangs on them) in a few statements."""
+    """Delete every mirrored loan (and what hangs on them) in a few statements. On
+    PostgreSQL the tables are truncated, which also gives back their storage: a mirror of
+    100 loans is then read as 100 loans, not as the hundreds of thousands of row versions
+    the earlier sections' updates left behind (which autovacuum would reclaim over time
+    in a real database, but not between two sections)."""
     from django.db import connection
 
     from django_defacto.models import Loan
@@ -54,6 +58,10 @@ def clear_loans() -> None:
         for f in Loan._meta.related_objects
         if f.related_model is not None
     ]
+    tables = [connection.ops.quote_name(table) for table in [*related, Loan._meta.db_table]]
     with connection.cursor() as cursor:
-        for table in [*related, Loan._meta.db_table]:
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)}")
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(tables)}")
+            return
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")
