@@ -17,7 +17,11 @@ from django.utils.safestring import SafeString
 
 WIDTH = 640
 LABEL_WIDTH = 190
-VALUE_WIDTH = 120
+# The widest a character of the charts' 12px text is taken to be (admin.css): labels are
+# shortened, and bars leave room for their figure, so no text runs out of the drawing.
+CHAR_WIDTH = 7
+MIN_BAR_ROOM = 200
+GAP = 6
 ROW_HEIGHT = 30
 BAR_HEIGHT = 20
 LINE_HEIGHT = 220
@@ -53,10 +57,18 @@ def _svg(height: int, label: str, body: SafeString) -> SafeString:
     )
 
 
+def _fitted(text: str, width: int) -> str:
+    """`text`, shortened with an ellipsis to what `width` pixels hold."""
+    fits = max(width // CHAR_WIDTH, 1)
+    return text if len(text) <= fits else text[: fits - 1] + "\u2026"
+
+
 def bar_chart(bars: Sequence[Bar], *, label: str) -> SafeString:
-    """Horizontal bars, one row each, scaled to the largest."""
+    """Horizontal bars, one row each, scaled to the largest, each figure beside its bar.
+    A label too long for its column is shortened; the bar's title keeps it whole."""
     largest = max((bar.value for bar in bars), default=0) or 1
-    room = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    widest_text = max((len(bar.text) for bar in bars), default=0) * CHAR_WIDTH + GAP
+    room = max(WIDTH - LABEL_WIDTH - widest_text, MIN_BAR_ROOM)
     rows = []
     for index, bar in enumerate(bars):
         top = index * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) // 2
@@ -80,9 +92,9 @@ def bar_chart(bars: Sequence[Bar], *, label: str) -> SafeString:
                 'y="{}">{}</text></g>',
                 LABEL_WIDTH - 8,
                 middle,
-                bar.label,
+                _fitted(bar.label, LABEL_WIDTH - 8),
                 _linked(bar.url, shape),
-                LABEL_WIDTH + width + 6,
+                LABEL_WIDTH + width + GAP,
                 middle,
                 bar.text,
             )

@@ -70,8 +70,10 @@ FUNNEL_FILTERS: dict[str, Q] = {
     CANCELED: Q(status=S.CANCELED),
 }
 
-# Days late of overdue loans: (lowest, highest or None), inclusive.
-AGE_BANDS: tuple[tuple[int, int | None], ...] = ((1, 7), (8, 30), (31, 90), (91, None))
+# Days late of overdue loans: (lowest, highest or None), inclusive. The first band has
+# no lower bound: Defacto may call a loan overdue before the mirror's own clock has passed
+# its repayment day, and every overdue loan belongs to a band.
+AGE_BANDS: tuple[tuple[int, int | None], ...] = ((0, 7), (8, 30), (31, 90), (91, None))
 
 
 @dataclass(frozen=True)
@@ -336,9 +338,12 @@ def due_within(days: int, now: datetime) -> Q:
 
 
 def age_band_filter(lowest: int, highest: int | None, now: datetime) -> Q:
-    """Overdue loans whose repayment day was `lowest` to `highest` days ago."""
+    """Overdue loans whose repayment day was `lowest` to `highest` days ago (`lowest` 0:
+    up to `highest` days ago, or not yet passed by the mirror's clock)."""
     today = timezone.localdate(now)
-    where = IS_OVERDUE & Q(to_repay_at__lt=_midnight(today - timedelta(days=lowest - 1)))
+    where = IS_OVERDUE
+    if lowest > 0:
+        where &= Q(to_repay_at__lt=_midnight(today - timedelta(days=lowest - 1)))
     if highest is not None:
         where &= Q(to_repay_at__gte=_midnight(today - timedelta(days=highest)))
     return where

@@ -10,6 +10,7 @@ import itertools
 import re
 from datetime import timedelta
 from html import unescape
+from xml.etree import ElementTree
 
 import pytest
 from django.core.cache import cache
@@ -18,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from django_defacto.admin import charts
 from django_defacto.models import (
     Bill,
     Borrower,
@@ -171,7 +173,7 @@ def test_the_figures_are_the_rows_added_up(book):
         ("30", 2, 220_000),
     ]
     assert [(band.lowest, band.count, band.cents) for band in data.overdue_ages] == [
-        (1, 0, 0),
+        (0, 0, 0),
         (8, 1, 90_000),
         (31, 0, 0),
         (91, 0, 0),
@@ -199,6 +201,51 @@ def test_the_figures_are_the_rows_added_up(book):
     assert (data.health.failed_events, data.health.stuck_events) == (1, 1)
     assert data.health.outcome_unknown == 1
     assert data.currencies == ["EUR", "GBP"]
+
+
+def test_a_loan_defacto_calls_overdue_before_its_day_here_is_in_the_first_age_band(book):
+    now = timezone.now()
+    ahead = loan(
+        seller(),
+        S.TO_REPAY,
+        80_000,
+        paid_at=now - timedelta(days=30),
+        to_repay_at=now + timedelta(hours=30),  # tomorrow here, already overdue at Defacto
+        overdue_since=now,
+    )
+
+    data = portfolio.portfolio("EUR", 30)
+
+    overdue = {item.key: (item.count, item.cents) for item in data.outstanding}[portfolio.OVERDUE]
+    bands = [(band.lowest, band.count, band.cents) for band in data.overdue_ages]
+    assert bands[0] == (0, 1, 80_000)
+    assert (sum(count for _, count, _ in bands), sum(cents for *_, cents in bands)) == overdue
+    assert data.overdue_loans[-1].loan_id == ahead.pk
+    assert data.overdue_loans[-1].days_late == 0
+
+
+def test_a_bar_charts_labels_and_figures_stay_inside_its_drawing():
+    long_name = "Boulangerie-Pâtisserie des Quais de Saône SARL #11"
+    svg = charts.bar_chart(
+        [
+            charts.Bar(long_name, 528_000, "€5,280.00 / €50,000.00"),
+            charts.Bar("Transports Morel SARL #11", 264_000, "€2,640.00 / €50,000.00"),
+        ],
+        label="Credit-line use",
+    )
+
+    drawing = ElementTree.fromstring(svg)
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    labels = [t for t in drawing.iter(f"{svg_ns}text") if t.get("class") == "defacto-chart-label"]
+    values = [t for t in drawing.iter(f"{svg_ns}text") if t.get("class") == "defacto-chart-value"]
+    for value in values:  # starts after its bar and ends inside the drawing
+        assert float(value.get("x")) + len(value.text) * charts.CHAR_WIDTH <= charts.WIDTH
+    for text in labels:  # ends at the bars and starts inside the drawing
+        assert len(text.text) * charts.CHAR_WIDTH <= float(text.get("x"))
+    assert labels[0].text.endswith("\u2026") and long_name.startswith(labels[0].text[:-1])
+    assert labels[1].text == "Transports Morel SARL #11"
+    titles = [title.text for title in drawing.iter(f"{svg_ns}title")]
+    assert f"{long_name}: €5,280.00 / €50,000.00" in titles  # the whole name, on hover
 
 
 def test_a_decline_reason_the_cache_forgot_is_worded_from_a_declined_loan(book):
