@@ -245,11 +245,8 @@ def dashboard_context(data: figures.Portfolio) -> dict[str, Any]:
         due_rows.append((label, item, url))
     age_bars = []
     for band in data.overdue_ages:
-        params = {}
-        if band.lowest > 0:
-            params["to_repay_at__lt"] = _midnight(today - timedelta(days=band.lowest - 1))
-        if band.highest is not None:
-            params["to_repay_at__gte"] = _midnight(today - timedelta(days=band.highest))
+        bounds = figures.age_band_bounds(band.lowest, band.highest, today)
+        params = {lookup: _moment(moment) for lookup, moment in bounds.items()}
         age_bars.append((_age_label(band), band, links.loans(overdue="yes", **params)))
 
     funnel = [

@@ -13,24 +13,19 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import RepaymentKind
 from ..services.loans.installments import MAX_INSTALLMENTS, MIN_INSTALLMENTS
-from ..services.loans.terms import utc_day
+from ..services.loans.terms import MAX_LOAN_DAYS, MIN_LOAN_DAYS, loan_days
 from ..support.formatting import moment_of
-
-# Defacto lends for 1 to 120 days (contract/NOTES.md).
-MIN_REPAYMENT_DAYS = 1
-MAX_REPAYMENT_DAYS = 120
 
 TERMS_ACCEPTED_LABEL = _("The seller accepted Defacto's terms")
 
 
 def check_repayment_day(day: date) -> date:
-    # Counted as Defacto counts, from today in UTC.
-    days = (day - utc_day(timezone.now())).days
-    if not MIN_REPAYMENT_DAYS <= days <= MAX_REPAYMENT_DAYS:
+    days = loan_days(timezone.now(), moment_of(day))
+    if not MIN_LOAN_DAYS <= days <= MAX_LOAN_DAYS:
         raise forms.ValidationError(
             _("Choose a day between %(min)d and %(max)d days from today (this one is %(days)d)."),
             code="repayment_days",
-            params={"min": MIN_REPAYMENT_DAYS, "max": MAX_REPAYMENT_DAYS, "days": days},
+            params={"min": MIN_LOAN_DAYS, "max": MAX_LOAN_DAYS, "days": days},
         )
     return day
 

@@ -24,8 +24,9 @@ INITIATION_DELAY = 60.0
 DISBURSEMENT_DELAY = 60.0
 REPAYMENT_DELAY = {"SUCCESS": 60.0, "SUCCESS_ONE_DAY_LATER": 86400.0}
 MAX_SYNC_DECISION_DELAY = 20.0
-# The REVIEW scenario's decision: two days after the request.
-REVIEW_DECISION_DELAY = 2 * 86400.0
+# Scenarios whose decision does not come after the world's `decision_delay`: REVIEW's
+# comes two days after the request.
+DECISION_DELAY = {"REVIEW": 2 * 86400.0}
 
 
 @dataclass

@@ -9,8 +9,8 @@ from . import loan_lifecycle as lifecycle
 from .borrowers import borrower_by_identifier, financial_products_of
 from .clock import parse_datetime, to_iso
 from .context import (
+    DECISION_DELAY,
     MAX_SYNC_DECISION_DELAY,
-    REVIEW_DECISION_DELAY,
     SandboxWorld,
     bad_request,
     not_found,
@@ -36,7 +36,6 @@ from .pagination import (
 from .pay_by_link import remember_switch
 from .scenarios import (
     DEFACTO_REPAYMENT_IBAN,
-    REVIEW,
     SANDBOX_BIC,
     SUCCESS,
     french_iban,
@@ -287,9 +286,7 @@ def request_loan(
         world.state.invoices[invoice_id]["loan_ids"].append(loan["id"])
     lifecycle.record_status(world, loan, "SUBMITTED")
     lifecycle.record_status(world, loan, "PENDING_VALIDATION")
-    decision_delay = (
-        REVIEW_DECISION_DELAY if loan["_scenario"] == REVIEW else world.settings.decision_delay
-    )
+    decision_delay = DECISION_DELAY.get(loan["_scenario"], world.settings.decision_delay)
     if body.get("wait_for_validation") and decision_delay <= MAX_SYNC_DECISION_DELAY:
         lifecycle.decide(world, loan["id"])
     else:

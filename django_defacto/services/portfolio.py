@@ -337,16 +337,20 @@ def due_within(days: int, now: datetime) -> Q:
     )
 
 
-def age_band_filter(lowest: int, highest: int | None, now: datetime) -> Q:
-    """Overdue loans whose repayment day was `lowest` to `highest` days ago (`lowest` 0:
-    up to `highest` days ago, or not yet passed by the mirror's clock)."""
-    today = timezone.localdate(now)
-    where = IS_OVERDUE
+def age_band_bounds(lowest: int, highest: int | None, today: date) -> dict[str, datetime]:
+    """The `to_repay_at` lookups of a band: repayment day `lowest` to `highest` days before
+    `today` (`lowest` 0: no lower bound, so a day not yet passed here counts too)."""
+    bounds = {}
     if lowest > 0:
-        where &= Q(to_repay_at__lt=_midnight(today - timedelta(days=lowest - 1)))
+        bounds["to_repay_at__lt"] = _midnight(today - timedelta(days=lowest - 1))
     if highest is not None:
-        where &= Q(to_repay_at__gte=_midnight(today - timedelta(days=highest)))
-    return where
+        bounds["to_repay_at__gte"] = _midnight(today - timedelta(days=highest))
+    return bounds
+
+
+def age_band_filter(lowest: int, highest: int | None, now: datetime) -> Q:
+    """Overdue loans of the band (`age_band_bounds`)."""
+    return IS_OVERDUE & Q(**age_band_bounds(lowest, highest, timezone.localdate(now)))
 
 
 UPCOMING_DAYS = (7, 30)

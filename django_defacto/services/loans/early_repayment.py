@@ -225,7 +225,8 @@ def _ask_defacto(loan: Loan, callback_url: str) -> tuple[str, int, Loan]:
             )
         # Defacto refuses a date before the payout it recorded; a clock of ours running
         # behind Defacto's would otherwise date the repayment the day before.
-        repayment_date = max(filter(None, (timezone.now(), loan.paid_at)))
+        now = timezone.now()
+        repayment_date = max(now, loan.paid_at) if loan.paid_at else now
         term: dict[str, Any] = {
             "loan_id": defacto_id,
             "repayment_date": defacto_moment(repayment_date),
